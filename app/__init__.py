@@ -1,0 +1,1 @@
+"""Slotpool: freight space booking for ocean carrier slot reservation."""

@@ -1,0 +1,66 @@
+"""Settings, read once from ``SLOTPOOL_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/slotpool.db"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Runtime configuration; every field maps to ``SLOTPOOL_<FIELD>`` in upper case."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Small pools beat large ones on a hot row (DESIGN section 4).
+    db_pool_size: int = 4
+    db_max_overflow: int = 4
+    sqlite_busy_timeout_ms: int = 10_000
+    hold_ttl_default_seconds: int = 600
+    hold_ttl_max_seconds: int = 1800
+    idempotency_retention_hours: int = 48
+    # A request that died mid-flight frees its key after this lease.
+    idempotency_lease_seconds: int = 60
+    scheduler_enabled: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Test-only seam: when true the hold path skips its capacity guard. Refused outside tests.
+    unsafe_disable_capacity_guard: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment; unknown ``SLOTPOOL_*`` names are an error."""
+        env = os.environ if environ is None else environ
+        fields = {f.name: f for f in msgspec.structs.fields(cls)}
+        raw: dict[str, str] = {}
+        for name, value in env.items():
+            if not name.startswith("SLOTPOOL_"):
+                continue
+            field = name.removeprefix("SLOTPOOL_").lower()
+            if field in fields:
+                raw[field] = value
+            elif field not in _FOREIGN_NAMES:
+                raise ValueError(f"unknown setting {name}")
+        settings = msgspec.convert(raw, cls, strict=False)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.hold_ttl_default_seconds <= 0 or self.hold_ttl_max_seconds <= 0:
+            raise ValueError("hold TTLs must be positive")
+        if self.hold_ttl_default_seconds > self.hold_ttl_max_seconds:
+            raise ValueError("SLOTPOOL_HOLD_TTL_DEFAULT_SECONDS exceeds the maximum")
+        if self.idempotency_retention_hours < 24:
+            raise ValueError("idempotency keys are kept at least 24 hours")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+# Variables that share the prefix but belong to tooling (tests, benchmarks), not to the service.
+_FOREIGN_NAMES = frozenset({"test_postgres_url", "bench_postgres_url", "shared_dir"})

@@ -1,0 +1,95 @@
+"""Engine, naming convention and the unit of work.
+
+Services open every transaction through :func:`transaction` and commit explicitly; nothing
+commits behind their back, so a failed commit surfaces as an error and is never answered 2xx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from app.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Execution option naming a transaction that only reads: SQLite then takes a deferred BEGIN
+# and lets writers through; every other transaction there is BEGIN IMMEDIATE.
+READ_ONLY = "slotpool_read_only"
+
+
+def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
+    """The process's engine: a small pool on PostgreSQL, WAL and BEGIN IMMEDIATE on SQLite."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(settings, url.database, **overrides)
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": False,
+        "isolation_level": "READ COMMITTED",
+    }
+    options.update(overrides)
+    return create_async_engine(url, **options)
+
+
+def _create_sqlite_engine(settings: Settings, database: str | None, **overrides: Any) -> AsyncEngine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"connect_args": {"timeout": settings.sqlite_busy_timeout_ms / 1000}}
+    options.update(overrides)
+    engine = create_async_engine(settings.database_url, **options)
+    busy_timeout = settings.sqlite_busy_timeout_ms
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so that BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
+    """One database transaction; commits when the block ends normally, else rolls back.
+
+    The commit happens inside the ``async with``: its failure propagates to the caller.
+    """
+    async with engine.connect() as connection:
+        if read_only:
+            await connection.execution_options(**{READ_ONLY: True})
+        async with connection.begin():
+            yield connection
+
+
+def dialect_name(connection: AsyncConnection) -> str:
+    return connection.dialect.name

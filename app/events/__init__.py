@@ -1,0 +1,1 @@
+"""The outbox of domain events and the idempotency records of mutating requests."""

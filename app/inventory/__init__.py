@@ -1,0 +1,1 @@
+"""Carriers, sailings, allotments (FCL units) and pools (LCL space)."""

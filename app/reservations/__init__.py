@@ -1,0 +1,1 @@
+"""Holds (short claims on space) and bookings (confirmed holds with cargo and parties)."""
