@@ -1,0 +1,336 @@
+"""A deterministic carrier for demos and tests.
+
+Same seed and same clock, same sailings and the same sequence of answers. Knobs: `latency`
+(seconds per call), `error_rate` (retryable failures), `malformed_rate` (garbage answers), and
+a `script` of changes applied at a given sync, where a sync is one `schedules()` call:
+
+    {"at_sync": 2, "voyage": "48A0W", "cut_to": 3}                  # allocation cut to 3 units
+    {"at_sync": 3, "voyage": "48A0W", "cut_to": 0, "size_type": "22G1"}
+    {"at_sync": 2, "voyage": "48A0W", "move_etd_hours": 24}         # ETD, ETA, cut-offs +24 h
+    {"at_sync": 4, "voyage": "48A0W", "cancel": true}
+
+Sailings start after the clock's "now" (rounded down to the hour at construction), one per
+lane every 7 / `weekly_sailings` days, for `weeks` weeks. Cut-offs are derived from the ETD:
+DCO -5 d, LCO -4 d, FCO -3 d, VCO -2 d.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from carriers.base import (
+    AllocationStatus,
+    BookingAck,
+    BookingRequest,
+    BookingStatusReport,
+    CarrierBookingStatus,
+    MalformedCarrierAnswer,
+    Manifest,
+    ManifestReceipt,
+    OfferedAllocation,
+    PermanentCarrierError,
+    ReleaseReceipt,
+    RetryableCarrierError,
+    SailingKey,
+    SailingOffer,
+    ScheduleQuery,
+    UnitRelease,
+)
+from carriers.settings import parse_settings
+
+Clock = Callable[[], datetime]
+
+CUT_OFF_LEADS = {"DCO": 5, "LCO": 4, "FCO": 3, "VCO": 2}  # days before ETD
+VESSEL_NAMES = (
+    "NORTHERN JADE", "AURORA BAY", "CAPE ORIENT", "SEASPAN HARMONY", "MARE LIGURE",
+    "KOTA SENTOSA", "HANSA VICTORIA", "PACIFIC LINK", "ATLANTIC CREST", "EVER STEADFAST",
+)  # fmt: skip
+BASE_RATE = {"22G1": Decimal(1100), "42G1": Decimal(1900), "45G1": Decimal(2100),
+             "45R1": Decimal(3400)}  # fmt: skip
+
+
+class ScriptStep(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One scripted change, applied when the sync counter reaches `at_sync`."""
+
+    at_sync: int
+    voyage: str
+    cut_to: int | None = None
+    size_type: str | None = None
+    move_etd_hours: float | None = None
+    cancel: bool = False
+
+
+class SimulatedSettings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Settings of a simulated carrier, as stored in its carrier row."""
+
+    seed: int = 0
+    lanes: list[str] = msgspec.field(default_factory=lambda: ["CNSHA-USLAX"])
+    weekly_sailings: int = 1
+    weeks: int = 6
+    size_types: list[str] = msgspec.field(default_factory=lambda: ["22G1", "42G1", "45G1"])
+    currency: str = "USD"
+    latency: float = 0.0
+    error_rate: float = 0.0
+    malformed_rate: float = 0.0
+    script: list[ScriptStep] = []
+
+    def __post_init__(self) -> None:
+        for lane in self.lanes:
+            origin, sep, destination = lane.partition("-")
+            if not sep or len(origin) != 5 or len(destination) != 5:
+                raise ValueError(f"lane {lane!r} is not ORIGIN-DESTINATION UN/LOCODEs")
+        if not (0 <= self.error_rate <= 1 and 0 <= self.malformed_rate <= 1):
+            raise ValueError("error_rate and malformed_rate are probabilities in [0, 1]")
+        if self.weekly_sailings < 1 or self.weeks < 1 or self.latency < 0:
+            raise ValueError("weekly_sailings and weeks must be >= 1, latency >= 0")
+
+
+def imo_number(rng: random.Random) -> str:
+    """A 7-digit IMO number with a valid check digit."""
+    digits = [rng.randint(1 if i == 0 else 0, 9) for i in range(6)]
+    check = sum(d * (7 - i) for i, d in enumerate(digits)) % 10
+    return "".join(map(str, digits)) + str(check)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def generate_sailings(
+    scac: str, settings: SimulatedSettings, start: datetime
+) -> dict[SailingKey, SailingOffer]:
+    """The carrier's initial schedule: a pure function of SCAC, settings and start time."""
+    sailings: dict[SailingKey, SailingOffer] = {}
+    interval = timedelta(days=7) / settings.weekly_sailings
+    for lane_no, lane in enumerate(settings.lanes):
+        origin, _, destination = lane.partition("-")
+        rng = random.Random(f"{settings.seed}:{scac}:{lane}")
+        vessels = [(rng.choice(VESSEL_NAMES), imo_number(rng)) for _ in range(4)]
+        service = f"{origin[:2]}{destination[:2]}{lane_no + 1}"
+        first = start + timedelta(days=1, hours=rng.randint(0, 47))
+        direction = "E" if destination[:2] in {"US", "CA", "MX"} else "W"
+        for n in range(settings.weeks * settings.weekly_sailings):
+            etd = first + n * interval
+            vessel_name, imo = vessels[n % len(vessels)]
+            voyage = f"{etd.isocalendar().week:02d}{chr(65 + lane_no)}{n}{direction}"
+            offer = SailingOffer(
+                carrier_scac=scac,
+                service_code=service,
+                vessel_name=vessel_name,
+                vessel_imo=imo,
+                voyage_number=voyage,
+                port_of_loading=origin,
+                port_of_discharge=destination,
+                etd=etd,
+                eta=etd + timedelta(days=rng.randint(12, 34)),
+                cut_offs={code: etd - timedelta(days=d) for code, d in CUT_OFF_LEADS.items()},
+                allocations=[
+                    OfferedAllocation(
+                        size_type=size_type,
+                        units=rng.randint(5, 40),
+                        rate=(BASE_RATE.get(size_type, Decimal(2000)) * rng.randint(90, 130)) / 100,
+                        currency=settings.currency,
+                    )
+                    for size_type in settings.size_types
+                ],
+            )
+            sailings[offer.key] = offer
+    return sailings
+
+
+def _apply(offer: SailingOffer, step: ScriptStep) -> SailingOffer:
+    if step.cancel:
+        return msgspec.structs.replace(offer, status="cancelled")
+    if step.move_etd_hours is not None:
+        shift = timedelta(hours=step.move_etd_hours)
+        offer = msgspec.structs.replace(
+            offer,
+            etd=offer.etd + shift,
+            eta=offer.eta + shift,
+            cut_offs={code: at + shift for code, at in offer.cut_offs.items()},
+        )
+    if step.cut_to is not None:
+        offer = msgspec.structs.replace(
+            offer,
+            allocations=[
+                a
+                if step.size_type not in (None, a.size_type)
+                else msgspec.structs.replace(a, units=min(a.units, step.cut_to))
+                for a in offer.allocations
+            ],
+        )
+    return offer
+
+
+class SimulatedCarrier:
+    """A `CarrierAdapter` that invents a plausible carrier from a seed."""
+
+    kind = "simulated"
+
+    def __init__(self, scac: str, settings: SimulatedSettings, *, clock: Clock = _utc_now):
+        self.scac = scac
+        self.settings = settings
+        self._clock = clock
+        start = clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        self._sailings = generate_sailings(scac, settings, start)
+        self._faults = random.Random(f"{settings.seed}:{scac}:faults")
+        self._syncs = 0
+        self._bookings: dict[str, BookingStatusReport] = {}
+        self._polls: dict[str, int] = {}
+        self._releases: dict[str, ReleaseReceipt] = {}
+        self._manifests: dict[SailingKey, Manifest] = {}
+
+    @property
+    def syncs(self) -> int:
+        """How many `schedules()` calls have completed: the scripted steps' clock."""
+        return self._syncs
+
+    async def _answer(self) -> None:
+        """Wait the configured latency, then maybe fail, deterministically from the seed."""
+        if self.settings.latency:
+            await asyncio.sleep(self.settings.latency)
+        draw = self._faults.random()
+        if draw < self.settings.error_rate:
+            raise RetryableCarrierError(self.scac, "simulated 503 Service Unavailable")
+        if draw < self.settings.error_rate + self.settings.malformed_rate:
+            raise MalformedCarrierAnswer(self.scac, "simulated malformed JSON")
+
+    def _sailing(self, key: SailingKey) -> SailingOffer:
+        offer = self._sailings.get(key)
+        if offer is None:
+            raise PermanentCarrierError(self.scac, f"unknown sailing {key.voyage_number}")
+        return offer
+
+    async def schedules(self, query: ScheduleQuery) -> list[SailingOffer]:
+        await self._answer()
+        self._syncs += 1
+        for step in self.settings.script:
+            if step.at_sync == self._syncs:
+                for key, offer in self._sailings.items():
+                    if key.voyage_number == step.voyage:
+                        self._sailings[key] = _apply(offer, step)
+        now = self._clock()
+        return sorted(
+            (o for o in self._sailings.values() if o.etd > now and query.matches(o)),
+            key=lambda o: (o.etd, o.voyage_number),
+        )
+
+    async def allocation(self, key: SailingKey) -> AllocationStatus:
+        await self._answer()
+        offer = self._sailing(key)
+        return AllocationStatus(key=key, allocations=offer.allocations, as_of=self._clock())
+
+    async def request_booking(self, req: BookingRequest) -> BookingAck:
+        await self._answer()
+        offer = self._sailing(req.sailing)
+        reference = f"{self.scac}{len(self._bookings) + 1:07d}"
+        reason = None
+        if offer.status == "cancelled":
+            reason = "sailing cancelled"
+        elif req.size_type not in {a.size_type for a in offer.allocations}:
+            reason = f"no {req.size_type} allocation on this sailing"
+        status = CarrierBookingStatus.REJECTED if reason else CarrierBookingStatus.REQUESTED
+        self._bookings[reference] = BookingStatusReport(
+            carrier_reference=reference, status=status, reason=reason
+        )
+        return BookingAck(carrier_reference=reference, status=status)
+
+    async def booking_status(self, carrier_reference: str) -> BookingStatusReport:
+        await self._answer()
+        report = self._booking(carrier_reference)
+        # The carrier decides on the first poll: requested/amended bookings are accepted.
+        if report.status in (
+            CarrierBookingStatus.REQUESTED,
+            CarrierBookingStatus.PENDING_AMENDMENT,
+        ):
+            report = msgspec.structs.replace(
+                report,
+                status=CarrierBookingStatus.ACCEPTED,
+                carrier_booking_number=f"{self.scac}BN{carrier_reference[-7:]}",
+            )
+            self._bookings[carrier_reference] = report
+        return report
+
+    def _booking(self, carrier_reference: str) -> BookingStatusReport:
+        report = self._bookings.get(carrier_reference)
+        if report is None:
+            raise PermanentCarrierError(self.scac, f"unknown booking {carrier_reference}")
+        return report
+
+    async def amend_booking(self, carrier_reference: str, req: BookingRequest) -> BookingAck:
+        await self._answer()
+        report = self._booking(carrier_reference)
+        if report.status in _FINAL:
+            raise PermanentCarrierError(self.scac, f"booking is {report.status.value}")
+        status = CarrierBookingStatus.PENDING_AMENDMENT
+        self._bookings[carrier_reference] = msgspec.structs.replace(report, status=status)
+        return BookingAck(carrier_reference=carrier_reference, status=status)
+
+    async def cancel_booking(self, carrier_reference: str) -> BookingAck:
+        await self._answer()
+        report = self._booking(carrier_reference)
+        if report.status in _FINAL and report.status != CarrierBookingStatus.CANCELLED:
+            raise PermanentCarrierError(self.scac, f"booking is {report.status.value}")
+        status = CarrierBookingStatus.CANCELLED
+        self._bookings[carrier_reference] = msgspec.structs.replace(report, status=status)
+        return BookingAck(carrier_reference=carrier_reference, status=status)
+
+    async def release_units(self, release: UnitRelease) -> ReleaseReceipt:
+        await self._answer()
+        done = self._releases.get(release.release_id)
+        if done is not None:
+            return done
+        offer = self._sailing(release.sailing)
+        allocations = []
+        released = 0
+        for a in offer.allocations:
+            if a.size_type == release.size_type:
+                released = min(a.units, release.units)
+                a = msgspec.structs.replace(a, units=a.units - released)
+            allocations.append(a)
+        self._sailings[offer.key] = msgspec.structs.replace(offer, allocations=allocations)
+        receipt = ReleaseReceipt(release_id=release.release_id, units_released=released)
+        self._releases[release.release_id] = receipt
+        return receipt
+
+    async def submit_manifest(self, manifest: Manifest) -> ManifestReceipt:
+        await self._answer()
+        offer = self._sailing(manifest.sailing)
+        self._manifests[offer.key] = manifest
+        return ManifestReceipt(
+            carrier_reference=f"{self.scac}-SI-{offer.voyage_number}",
+            accepted=offer.status != "cancelled",
+        )
+
+    def submitted_manifest(self, key: SailingKey) -> Manifest | None:
+        """The last manifest received for a sailing (for tests and demos)."""
+        return self._manifests.get(key)
+
+    async def aclose(self) -> None:
+        return None
+
+
+_UNDECIDED = frozenset({CarrierBookingStatus.REQUESTED, CarrierBookingStatus.PENDING_AMENDMENT})
+_FINAL = frozenset(
+    {
+        CarrierBookingStatus.REJECTED,
+        CarrierBookingStatus.DECLINED,
+        CarrierBookingStatus.CANCELLED,
+        CarrierBookingStatus.COMPLETED,
+    }
+)
+
+
+def build_simulated(
+    scac: str, settings: Mapping[str, Any], *, clock: Clock | None = None
+) -> SimulatedCarrier:
+    """Build from plain settings; raises ValueError on bad settings."""
+    parsed = parse_settings(settings, SimulatedSettings)
+    return SimulatedCarrier(scac, parsed, clock=clock or _utc_now)

@@ -1,0 +1,137 @@
+"""The simulated carrier: deterministic from its seed, scriptable for reconciliation tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from carrier_world import NOW, frozen_now
+
+from carriers.base import PermanentCarrierError, ScheduleQuery, UnitRelease
+from carriers.registry import build_adapter
+from carriers.simulated import SimulatedCarrier, build_simulated
+
+LANES = ["CNSHA-USLAX", "CNNGB-NLRTM", "TRIST-DEHAM"]
+
+
+def carrier(**settings: object) -> SimulatedCarrier:
+    return build_simulated("SIMA", {"seed": 1, "lanes": LANES, **settings}, clock=frozen_now)
+
+
+async def test_same_seed_gives_the_same_sailings_and_another_seed_does_not() -> None:
+    first = await carrier().schedules(ScheduleQuery())
+    again = await carrier().schedules(ScheduleQuery())
+    other = await build_simulated("SIMA", {"seed": 2, "lanes": LANES}, clock=frozen_now).schedules(
+        ScheduleQuery()
+    )
+    assert first == again
+    assert first != other
+
+
+async def test_sailings_start_after_now_on_every_lane_with_cut_offs_from_etd() -> None:
+    offers = await carrier(weekly_sailings=2, weeks=3).schedules(ScheduleQuery())
+    assert len(offers) == 3 * 2 * 3
+    assert {(o.port_of_loading, o.port_of_discharge) for o in offers} == {
+        tuple(lane.split("-")) for lane in LANES
+    }
+    for offer in offers:
+        assert offer.etd > NOW
+        assert offer.etd.utcoffset() == timedelta(0)
+        assert offer.eta > offer.etd
+        assert offer.cut_offs["DCO"] == offer.etd - timedelta(days=5)
+        assert offer.cut_offs["LCO"] == offer.etd - timedelta(days=4)
+        assert offer.cut_offs["FCO"] == offer.etd - timedelta(days=3)
+        assert offer.cut_offs["VCO"] == offer.etd - timedelta(days=2)
+        assert offer.vessel_imo is not None
+        digits = [int(d) for d in offer.vessel_imo]
+        assert sum(d * (7 - i) for i, d in enumerate(digits[:6])) % 10 == digits[6]
+
+
+async def test_query_filters_by_lane_and_etd_window() -> None:
+    sim = carrier()
+    everything = await sim.schedules(ScheduleQuery())
+    window_end = NOW + timedelta(days=14)
+    chosen = await sim.schedules(
+        ScheduleQuery(origin="CNNGB", destination="NLRTM", etd_from=NOW, etd_to=window_end)
+    )
+    assert chosen
+    assert chosen == [o for o in everything if o.port_of_loading == "CNNGB" and o.etd <= window_end]
+
+
+async def test_script_cuts_moves_and_cancels_at_the_given_sync() -> None:
+    probe = await carrier().schedules(ScheduleQuery(origin="CNSHA"))
+    first, second, third = probe[0], probe[1], probe[2]
+    sim = carrier(
+        script=[
+            {"at_sync": 2, "voyage": first.voyage_number, "cut_to": 1, "size_type": "42G1"},
+            {"at_sync": 2, "voyage": second.voyage_number, "move_etd_hours": 36},
+            {"at_sync": 3, "voyage": third.voyage_number, "cancel": True},
+        ]
+    )
+    query = ScheduleQuery(origin="CNSHA")
+    assert await sim.schedules(query) == probe  # sync 1: nothing yet
+
+    sync2 = {o.voyage_number: o for o in await sim.schedules(query)}
+    units = {a.size_type: a.units for a in sync2[first.voyage_number].allocations}
+    assert units["42G1"] == 1
+    assert units["22G1"] == {a.size_type: a.units for a in first.allocations}["22G1"]
+    moved = sync2[second.voyage_number]
+    assert moved.etd == second.etd + timedelta(hours=36)
+    assert moved.cut_offs["FCO"] == second.cut_offs["FCO"] + timedelta(hours=36)
+    assert sync2[third.voyage_number].status == "scheduled"
+
+    sync3 = {o.voyage_number: o for o in await sim.schedules(query)}
+    assert sync3[third.voyage_number].status == "cancelled"
+    allocation = await sim.allocation(first.key)
+    assert {a.size_type: a.units for a in allocation.allocations}["42G1"] == 1
+
+
+async def test_release_with_the_same_id_releases_once() -> None:
+    sim = carrier()
+    offer = (await sim.schedules(ScheduleQuery()))[0]
+    before = {a.size_type: a.units for a in offer.allocations}["22G1"]
+    release = UnitRelease(release_id="rel-1", sailing=offer.key, size_type="22G1", units=2)
+    assert (await sim.release_units(release)).units_released == 2
+    assert (await sim.release_units(release)).units_released == 2
+    after = await sim.allocation(offer.key)
+    assert {a.size_type: a.units for a in after.allocations}["22G1"] == before - 2
+
+
+async def test_faults_follow_the_seed() -> None:
+    async def outcomes() -> list[str]:
+        sim = carrier(error_rate=0.3, malformed_rate=0.2)
+        seen = []
+        for _ in range(30):
+            try:
+                await sim.schedules(ScheduleQuery())
+                seen.append("ok")
+            except PermanentCarrierError as exc:
+                seen.append(type(exc).__name__)
+            except Exception as exc:
+                seen.append(type(exc).__name__)
+        return seen
+
+    first = await outcomes()
+    assert first == await outcomes()
+    assert {"ok", "RetryableCarrierError", "MalformedCarrierAnswer"} <= set(first)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lanes": ["CNSHA"]},
+        {"error_rate": 2},
+        {"weekly_sailings": 0},
+        {"latency": "slow"},
+        {"unknown_knob": 1},
+        {"script": [{"at_sync": 1}]},
+    ],
+)
+def test_bad_settings_are_a_clear_value_error(settings: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="bad"):
+        build_adapter("simulated", "SIMA", settings)
+
+
+def test_unknown_kind_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown carrier kind"):
+        build_adapter("carrier-pigeon", "SIMA", {})
