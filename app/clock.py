@@ -22,15 +22,17 @@ class Clock:
     def advance(self, seconds: float) -> None:
         self.offset_seconds += seconds
 
-    def now_sql(self, dialect: str) -> ColumnElement[datetime]:
+    def now_sql(self, dialect: str, plus_seconds: float = 0.0) -> ColumnElement[datetime]:
+        """Database "now" (shifted by the offset and ``plus_seconds``) as a SQL expression."""
+        shift = self.offset_seconds + plus_seconds
         if dialect == "sqlite":
             # %f gives SS.SSS; three zeros match SQLAlchemy's six-digit storage format so that
             # stored timestamps and the database clock compare correctly as strings.
-            modifier = f"{self.offset_seconds:+.6f} seconds"
+            modifier = f"{shift:+.6f} seconds"
             expr = func.strftime("%Y-%m-%d %H:%M:%f", "now", modifier).concat("000")
             return type_coerce(expr, UtcDateTime())
-        if self.offset_seconds:
-            shifted = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, self.offset_seconds)
+        if shift:
+            shifted = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, shift)
             return type_coerce(shifted, UtcDateTime())
         return type_coerce(func.now(), UtcDateTime())
 

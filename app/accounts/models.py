@@ -22,9 +22,7 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     # A shipper brought by a marketplace; the marketplace may act on its behalf.
-    marketplace_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("organisations.id"), index=True
-    )
+    marketplace_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

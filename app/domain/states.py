@@ -49,9 +49,7 @@ LIVE_BOOKING_STATES: frozenset[BookingState] = frozenset(
     {BookingState.CONFIRMED, BookingState.AMENDED, BookingState.CLOSED, BookingState.COMPLETED}
 )
 # Bookings in these states may still be amended or cancelled by their owner.
-CHANGEABLE_BOOKING_STATES: frozenset[BookingState] = frozenset(
-    {BookingState.CONFIRMED, BookingState.AMENDED}
-)
+CHANGEABLE_BOOKING_STATES: frozenset[BookingState] = frozenset({BookingState.CONFIRMED, BookingState.AMENDED})
 
 
 def can_transition(current: HoldState, target: HoldState) -> bool:

@@ -62,6 +62,8 @@ class IdempotencyRecord(Base):
     response_status: Mapped[int | None]
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
-    # A request that died mid-flight frees its key after this moment.
+    # Who holds the key now: a request that died mid-flight frees it when the lease ends, and
+    # a request whose lease was taken over can no longer complete it.
+    lease_token: Mapped[uuid.UUID]
     locked_until: Mapped[datetime] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

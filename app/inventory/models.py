@@ -66,9 +66,7 @@ class Allotment(Base):
         CheckConstraint("units_held >= 0", name="units_held_non_negative"),
         CheckConstraint("units_booked >= 0", name="units_booked_non_negative"),
         CheckConstraint("units_pooled >= 0", name="units_pooled_non_negative"),
-        CheckConstraint(
-            "units_held + units_booked + units_pooled <= units_total", name="units_within_total"
-        ),
+        CheckConstraint("units_held + units_booked + units_pooled <= units_total", name="units_within_total"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -95,9 +93,7 @@ class Pool(Base):
         ),
         CheckConstraint("weight_held_g >= 0", name="weight_held_non_negative"),
         CheckConstraint("weight_booked_g >= 0", name="weight_booked_non_negative"),
-        CheckConstraint(
-            "weight_held_g + weight_booked_g <= weight_total_g", name="weight_within_total"
-        ),
+        CheckConstraint("weight_held_g + weight_booked_g <= weight_total_g", name="weight_within_total"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

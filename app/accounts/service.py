@@ -1,0 +1,123 @@
+"""Use cases of organisations and API keys."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from app.accounts import keys, repository
+from app.accounts.actor import DEFAULT_SCOPES, Actor, OrgKind, Scope
+from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, OrganisationCreate, OrganisationView
+from app.db import transaction
+from app.domain.errors import InvalidRequest, NotFound
+from app.runtime import Runtime
+
+
+async def create_organisation(rt: Runtime, request: OrganisationCreate) -> OrganisationView:
+    if request.marketplace_id is not None and request.kind is not OrgKind.SHIPPER:
+        raise InvalidRequest("marketplace_id", "only a shipper belongs to a marketplace")
+    now = rt.clock.app_now()
+    async with transaction(rt.engine) as conn:
+        if request.marketplace_id is not None:
+            market = await repository.get_organisation(conn, request.marketplace_id)
+            if market is None or market.kind != OrgKind.MARKETPLACE:
+                raise InvalidRequest("marketplace_id", "no marketplace with this id")
+        org_id = await repository.insert_organisation(
+            conn,
+            name=request.name,
+            kind=request.kind,
+            marketplace_id=request.marketplace_id,
+            at=now,
+        )
+    return OrganisationView(
+        id=org_id,
+        name=request.name,
+        kind=request.kind,
+        marketplace_id=request.marketplace_id,
+        created_at=now,
+    )
+
+
+async def list_organisations(rt: Runtime) -> list[OrganisationView]:
+    async with transaction(rt.engine, read_only=True) as conn:
+        rows = await repository.list_organisations(conn)
+    return [
+        OrganisationView(
+            id=row.id,
+            name=row.name,
+            kind=OrgKind(row.kind),
+            marketplace_id=row.marketplace_id,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+async def create_api_key(rt: Runtime, org_id: uuid.UUID, request: ApiKeyCreate) -> ApiKeyCreated:
+    """Issue a key for an organisation; the clear key is in the answer and nowhere else."""
+    async with transaction(rt.engine) as conn:
+        org = await repository.get_organisation(conn, org_id)
+        if org is None:
+            raise NotFound("organisation", org_id)
+        allowed = DEFAULT_SCOPES[OrgKind(org.kind)]
+        scopes = sorted(set(request.scopes) if request.scopes is not None else allowed)
+        if not set(scopes) <= allowed:
+            raise InvalidRequest("scopes", f"a {org.kind} key may have only {sorted(allowed)}")
+        key = keys.new_key()
+        key_id = await repository.insert_api_key(
+            conn,
+            organisation_id=org_id,
+            name=request.name,
+            prefix=keys.visible_prefix(key),
+            key_hash=keys.digest(key),
+            scopes=" ".join(scopes),
+            at=rt.clock.app_now(),
+        )
+    return ApiKeyCreated(
+        id=key_id,
+        organisation_id=org_id,
+        name=request.name,
+        prefix=keys.visible_prefix(key),
+        scopes=[Scope(s) for s in scopes],
+        key=key,
+    )
+
+
+class KeyCache:
+    """Resolved keys for a few seconds: a revoked key stops working within ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[float, Actor | None]] = {}
+
+    def get(self, key_hash: str) -> tuple[bool, Actor | None]:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key_hash: str, actor: Actor | None) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key_hash] = (time.monotonic() + self.ttl, actor)
+
+
+async def authenticate(rt: Runtime, key: str, cache: KeyCache) -> Actor | None:
+    """The actor behind a bearer key, or None for an unknown or revoked key."""
+    key_hash = keys.digest(key)
+    hit, actor = cache.get(key_hash)
+    if hit:
+        return actor
+    async with transaction(rt.engine, read_only=True) as conn:
+        row = await repository.find_active_key(conn, key_hash)
+    actor = None
+    if row is not None:
+        actor = Actor(
+            organisation_id=row.organisation_id,
+            kind=OrgKind(row.kind),
+            api_key_id=row.id,
+            scopes=frozenset(Scope(s) for s in row.scopes.split()),
+        )
+    cache.put(key_hash, actor)
+    return actor

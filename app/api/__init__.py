@@ -1,0 +1,1 @@
+"""Shared HTTP plumbing: problem+json, authentication, idempotency, pagination."""

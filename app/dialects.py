@@ -1,0 +1,14 @@
+"""Statements whose spelling differs between PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_ignoring_conflicts(dialect: str, table: Table, index_elements: list[str]) -> Any:
+    """INSERT ... ON CONFLICT (cols) DO NOTHING on either database."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=index_elements)

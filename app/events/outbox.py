@@ -1,0 +1,51 @@
+"""Writes domain events into the outbox, always inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import table_of
+from app.events.models import OutboxEvent
+
+_outbox = table_of(OutboxEvent)
+
+
+class PendingEvent:
+    """One event to record: type such as ``hold.created``, its subject and its payload."""
+
+    __slots__ = ("organisation_id", "payload", "subject_id", "type")
+
+    def __init__(
+        self,
+        type: str,
+        subject_id: object,
+        organisation_id: uuid.UUID | None,
+        payload: dict[str, Any],
+    ) -> None:
+        self.type = type
+        self.subject_id = str(subject_id)
+        self.organisation_id = organisation_id
+        self.payload = payload
+
+
+async def record(conn: AsyncConnection, events: Iterable[PendingEvent], at: datetime) -> None:
+    """Insert the events in one statement; they commit or roll back with the change they describe."""
+    rows = [
+        {
+            "event_id": uuid.uuid4(),
+            "type": event.type,
+            "subject_id": event.subject_id,
+            "organisation_id": event.organisation_id,
+            "payload": event.payload,
+            "created_at": at,
+        }
+        for event in events
+    ]
+    if rows:
+        await conn.execute(insert(_outbox), rows)

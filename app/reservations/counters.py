@@ -1,0 +1,112 @@
+"""How a hold's or booking's quantity moves the counters of its allotment or pool.
+
+Every move goes through app.inventory.repository.adjust. Lock order, everywhere: a hold or booking
+row first, then pools, then allotments (the LCL draw takes its pool before the allotment), each
+kind in id order; so transactions touching several counters never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.states import Load
+from app.inventory import repository as inventory
+
+
+class Quantity(msgspec.Struct, frozen=True, kw_only=True):
+    """Space claimed on one counter row: units of an allotment, or dm3 and grams of a pool."""
+
+    load: Load
+    allotment_id: uuid.UUID | None
+    pool_id: uuid.UUID | None
+    units: int = 0
+    volume_dm3: int = 0
+    weight_g: int = 0
+
+    @classmethod
+    def of(cls, row: Any) -> Quantity:
+        """The quantity recorded on a hold or booking row."""
+        return cls(
+            load=Load(row.load),
+            allotment_id=row.allotment_id,
+            pool_id=row.pool_id,
+            units=row.units,
+            volume_dm3=row.volume_dm3,
+            weight_g=row.weight_g,
+        )
+
+    def scaled(self, factor: int) -> Quantity:
+        return msgspec.structs.replace(
+            self,
+            units=self.units * factor,
+            volume_dm3=self.volume_dm3 * factor,
+            weight_g=self.weight_g * factor,
+        )
+
+    def minus(self, other: Quantity) -> Quantity:
+        return msgspec.structs.replace(
+            self,
+            units=self.units - other.units,
+            volume_dm3=self.volume_dm3 - other.volume_dm3,
+            weight_g=self.weight_g - other.weight_g,
+        )
+
+    @property
+    def counter_id(self) -> uuid.UUID:
+        counter = self.allotment_id if self.load is Load.FCL else self.pool_id
+        assert counter is not None
+        return counter
+
+
+def _deltas(quantity: Quantity, stage: str) -> dict[str, int]:
+    if quantity.load is Load.FCL:
+        return {f"units_{stage}": quantity.units}
+    return {f"volume_{stage}_dm3": quantity.volume_dm3, f"weight_{stage}_g": quantity.weight_g}
+
+
+def _table(quantity: Quantity) -> Table:
+    return inventory.allotments if quantity.load is Load.FCL else inventory.pools
+
+
+async def try_claim(conn: AsyncConnection, quantity: Quantity, stage: str = "held") -> bool:
+    """Add to ``held`` (or ``booked``) only if that much space is free; positive parts only."""
+    if quantity.load is Load.FCL:
+        when = inventory.units_available(quantity.units)
+    else:
+        when = inventory.space_available(max(quantity.volume_dm3, 0), max(quantity.weight_g, 0))
+    return await inventory.adjust(
+        conn, _table(quantity), quantity.counter_id, _deltas(quantity, stage), when=when
+    )
+
+
+async def move(conn: AsyncConnection, quantity: Quantity, *, held: int = 0, booked: int = 0) -> None:
+    """Give back or transfer space: ``held``/``booked`` are -1, 0 or +1 times the quantity.
+
+    Only moves that cannot exceed the total go through here (release, confirm); the CHECK
+    constraints stand behind them.
+    """
+    deltas: dict[str, int] = {}
+    if held:
+        deltas.update(_deltas(quantity.scaled(held), "held"))
+    if booked:
+        deltas.update(_deltas(quantity.scaled(booked), "booked"))
+    changed = await inventory.adjust(conn, _table(quantity), quantity.counter_id, deltas)
+    assert changed, "counter row vanished"
+
+
+async def release_all(conn: AsyncConnection, quantities: Iterable[Quantity], stage: str) -> None:
+    """Give back many holds' or bookings' space, one UPDATE per counter row, in id order."""
+    totals: dict[tuple[Load, uuid.UUID], Quantity] = {}
+    for quantity in quantities:
+        key = (quantity.load, quantity.counter_id)
+        previous = totals.get(key)
+        totals[key] = quantity if previous is None else previous.minus(quantity.scaled(-1))
+    for key in sorted(totals, key=lambda k: (k[0] is Load.FCL, k[1])):
+        deltas = _deltas(totals[key].scaled(-1), stage)
+        await inventory.adjust(conn, _table(totals[key]), key[1], deltas)
