@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from carriers.base import CarrierAdapter
+from carriers.feed import build_feed
 from carriers.simulated import build_simulated
 
 KINDS = ("dcsa", "feed", "simulated")
@@ -25,6 +26,8 @@ def build_adapter(
     """
     if not scac or not scac.isalnum() or len(scac) > 4:
         raise ValueError(f"bad SCAC {scac!r}: 2-4 letters or digits")
+    if kind == "feed":
+        return build_feed(scac, settings, clock=clock)
     if kind == "simulated":
         return build_simulated(scac, settings, clock=clock)
     raise ValueError(f"unknown carrier kind {kind!r}; expected one of {', '.join(KINDS)}")

@@ -103,9 +103,7 @@ async def test_carrier_that_ignores_cancellation_does_not_delay_the_answer() -> 
 async def test_broken_carrier_gives_partial_result_with_error_notice(
     knobs: dict[str, float], error_type: str
 ) -> None:
-    result = await fan_out(
-        [sim("GOOD"), sim("BAD", **knobs)], schedules, timeout=1, breakers=BreakerBoard()
-    )
+    result = await fan_out([sim("GOOD"), sim("BAD", **knobs)], schedules, timeout=1, breakers=BreakerBoard())
     assert list(result.results) == ["GOOD"]
     (notice,) = result.failed()
     assert notice.scac == "BAD"
