@@ -192,14 +192,19 @@ class HouseBill(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class ManifestContainer(msgspec.Struct, kw_only=True, frozen=True):
-    """A container on the manifest. `seal_number` is required by DCSA shipping instructions;
-    the platform seals its consolidated containers, so it knows it at manifest time."""
+    """A container on the manifest.
+
+    DCSA shipping instructions also need `seal_number` (the platform seals its consolidated
+    containers) and `carrier_booking_reference` (the carrier's booking number the container
+    travels under); other adapters ignore them when absent.
+    """
 
     container_ref: str
     size_type: str
     load: LoadType
     house_bills: list[HouseBill]
     seal_number: str | None = None
+    carrier_booking_reference: str | None = None
 
 
 class Manifest(msgspec.Struct, kw_only=True, frozen=True):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from carriers.base import CarrierAdapter
+from carriers.dcsa import build_dcsa
 from carriers.feed import build_feed
 from carriers.simulated import build_simulated
 
@@ -26,6 +27,8 @@ def build_adapter(
     """
     if not scac or not scac.isalnum() or len(scac) > 4:
         raise ValueError(f"bad SCAC {scac!r}: 2-4 letters or digits")
+    if kind == "dcsa":
+        return build_dcsa(scac, settings, clock=clock)
     if kind == "feed":
         return build_feed(scac, settings, clock=clock)
     if kind == "simulated":

@@ -77,7 +77,7 @@ def test_bad_json_sheet_is_malformed(content: bytes, problem: str) -> None:
 
 def test_csv_sheet_with_naive_datetime_or_unknown_column_set_is_malformed() -> None:
     text = CSV_SAMPLE.read_text().replace("2025-03-14T18:00:00+08:00", "2025-03-14T18:00:00")
-    with pytest.raises(MalformedCarrierAnswer, match="offset|disagrees"):
+    with pytest.raises(MalformedCarrierAnswer, match=r"offset|disagrees"):
         parse_csv_sheet("FEED", text)
     with pytest.raises(MalformedCarrierAnswer, match="lacks columns"):
         parse_csv_sheet("FEED", "voyage_number,units\n1,2\n")
@@ -135,7 +135,8 @@ async def test_booking_inside_the_sheet_is_accepted_and_outside_rejected(feed: F
     rejected = await feed.request_booking(too_many)
     assert rejected.status is CarrierBookingStatus.REJECTED
     report = await feed.booking_status(rejected.carrier_reference)
-    assert report.reason is not None and "exceeds" in report.reason
+    assert report.reason is not None
+    assert "exceeds" in report.reason
 
 
 async def test_release_is_idempotent_across_a_restart(feed: FeedCarrier) -> None:
