@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import dcsa_spec
-import httpx
 import pytest
 from carrier_world import NOW, booking_request, frozen_now, manifest
-from fake_dcsa import FakeDcsaState, create_fake_dcsa
+from dcsa_world import LANE, dcsa_adapter
+from fake_dcsa import FakeDcsaState
 from msgspec.structs import replace
 
 from carriers.base import (
@@ -21,51 +20,12 @@ from carriers.base import (
     PermanentCarrierError,
     SailingKey,
     SailingOffer,
-    ScheduleQuery,
     UnitRelease,
 )
 from carriers.codes import CUT_OFF_CODES
-from carriers.dcsa import build_dcsa
 from carriers.feed import build_feed
-from carriers.simulated import SimulatedSettings, generate_sailings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "carriers" / "samples"
-LANE = ScheduleQuery(origin="CNSHA", destination="USLAX")
-
-DCSA_SETTINGS = {
-    "base_url": "http://fake-dcsa.test",
-    "timeout": 2,
-    "lanes": ["CNSHA-USLAX", "CNNGB-NLRTM"],
-    "booking_agent": {
-        "name": "Slotpool NVOCC Ltd",
-        "address": "1 Quay Street",
-        "city": "Rotterdam",
-        "country_code": "NL",
-        "email": "ops@slotpool.example",
-    },
-    "contact": {"name": "Slotpool Ops", "email": "ops@slotpool.example"},
-    "dg_emergency_contact": {"contact": "CHEMTREC", "phone": "+1 703 527 3887"},
-    "allocation": {
-        "22G1": {"units": 6, "rate": "1150", "currency": "USD"},
-        "42G1": {"units": 10, "rate": "1900", "currency": "USD"},
-    },
-}
-
-
-def fake_sailings(scac: str) -> list[SailingOffer]:
-    settings = SimulatedSettings(seed=3, lanes=["CNSHA-USLAX", "CNNGB-NLRTM"], weeks=4)
-    return list(generate_sailings(scac, settings, NOW).values())
-
-
-@pytest.fixture
-def fake_dcsa_state() -> FakeDcsaState:
-    dcsa_spec.require_specs()
-    return FakeDcsaState(fake_sailings("DCSA"))
-
-
-def dcsa_adapter(state: FakeDcsaState, **overrides: object) -> CarrierAdapter:
-    transport = httpx.ASGITransport(app=create_fake_dcsa(state))
-    return build_dcsa("DCSA", {**DCSA_SETTINGS, **overrides}, clock=frozen_now, transport=transport)
 
 
 @pytest.fixture(params=["simulated", "feed", "dcsa"])
