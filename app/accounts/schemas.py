@@ -39,11 +39,12 @@ class ApiKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ApiKeyCreated(msgspec.Struct, kw_only=True):
-    """The only time the key itself is shown; only its digest is stored."""
+    """The only time the key itself is shown; only its digest is stored, so a replay of the
+    same request answers ``key: null``."""
 
     id: uuid.UUID
     organisation_id: uuid.UUID
     name: str
     prefix: str
     scopes: list[Scope]
-    key: str
+    key: str | None

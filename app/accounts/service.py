@@ -5,15 +5,20 @@ from __future__ import annotations
 import time
 import uuid
 
+import msgspec
+
 from app.accounts import keys, repository
 from app.accounts.actor import DEFAULT_SCOPES, Actor, OrgKind, Scope
 from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, OrganisationCreate, OrganisationView
 from app.db import transaction
 from app.domain.errors import InvalidRequest, NotFound
+from app.events.idempotency import Finish
 from app.runtime import Runtime
 
 
-async def create_organisation(rt: Runtime, request: OrganisationCreate) -> OrganisationView:
+async def create_organisation(
+    rt: Runtime, request: OrganisationCreate, finish: Finish | None = None
+) -> OrganisationView:
     if request.marketplace_id is not None and request.kind is not OrgKind.SHIPPER:
         raise InvalidRequest("marketplace_id", "only a shipper belongs to a marketplace")
     now = rt.clock.app_now()
@@ -53,7 +58,9 @@ async def list_organisations(rt: Runtime) -> list[OrganisationView]:
     ]
 
 
-async def create_api_key(rt: Runtime, org_id: uuid.UUID, request: ApiKeyCreate) -> ApiKeyCreated:
+async def create_api_key(
+    rt: Runtime, org_id: uuid.UUID, request: ApiKeyCreate, finish: Finish | None = None
+) -> ApiKeyCreated:
     """Issue a key for an organisation; the clear key is in the answer and nowhere else."""
     async with transaction(rt.engine) as conn:
         org = await repository.get_organisation(conn, org_id)
@@ -73,14 +80,18 @@ async def create_api_key(rt: Runtime, org_id: uuid.UUID, request: ApiKeyCreate) 
             scopes=" ".join(scopes),
             at=rt.clock.app_now(),
         )
-    return ApiKeyCreated(
-        id=key_id,
-        organisation_id=org_id,
-        name=request.name,
-        prefix=keys.visible_prefix(key),
-        scopes=[Scope(s) for s in scopes],
-        key=key,
-    )
+        view = ApiKeyCreated(
+            id=key_id,
+            organisation_id=org_id,
+            name=request.name,
+            prefix=keys.visible_prefix(key),
+            scopes=[Scope(s) for s in scopes],
+            key=key,
+        )
+        if finish is not None:
+            # The stored replay must not hold the secret: it keeps the key's identity only.
+            await finish(conn, msgspec.structs.replace(view, key=None))
+    return view
 
 
 class KeyCache:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from sqlalchemy import delete, select, update
@@ -38,6 +39,11 @@ class IdempotencyKeyInFlight(DomainError):
 
     def __init__(self) -> None:
         super().__init__("a request with this Idempotency-Key is in flight; retry later")
+
+
+# Called by a service inside its transaction with the answer it is about to commit, so that an
+# idempotent request stores its replayable response atomically with the change.
+Finish = Callable[[AsyncConnection, msgspec.Struct], Awaitable[None]]
 
 
 class Replay(msgspec.Struct, frozen=True, kw_only=True):

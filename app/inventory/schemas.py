@@ -18,6 +18,7 @@ from app.schemas import (
     SizeType,
     Text,
     UnLocode,
+    require_positive,
 )
 
 CutOffCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", examples=["DCO", "FCO", "LCO"])]
@@ -61,6 +62,9 @@ class AllotmentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rate: PositiveDecimal
     currency: Currency
 
+    def __post_init__(self) -> None:
+        require_positive(self, "rate")
+
 
 class PoolCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """LCL space drawn container by container from the allotment of the same size-type."""
@@ -72,6 +76,9 @@ class PoolCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Usable space and payload per container; defaults follow the container length.
     usable_cbm: PositiveDecimal | None = None
     payload_kg: PositiveDecimal | None = None
+
+    def __post_init__(self) -> None:
+        require_positive(self, "rate_per_revenue_tonne", "usable_cbm", "payload_kg", allow_zero=("minimum",))
 
 
 class FclSpace(msgspec.Struct, kw_only=True):

@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from app.db import transaction
 from app.domain import codes
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.units import from_milli, to_milli
+from app.events.idempotency import Finish
 from app.inventory import repository
 from app.inventory.schemas import (
     AllotmentCreate,
@@ -31,6 +33,8 @@ from app.inventory.schemas import (
 from app.runtime import Runtime
 from app.schemas import Money
 
+V = TypeVar("V", bound=msgspec.Struct)
+
 
 class SailingSearch(msgspec.Struct, kw_only=True, frozen=True):
     origin: str | None = None
@@ -44,7 +48,7 @@ class SailingSearch(msgspec.Struct, kw_only=True, frozen=True):
     limit: int = 20
 
 
-async def create_carrier(rt: Runtime, request: CarrierCreate) -> CarrierView:
+async def create_carrier(rt: Runtime, request: CarrierCreate, finish: Finish | None = None) -> CarrierView:
     async with transaction(rt.engine) as conn:
         if await repository.carrier_id_by_scac(conn, request.scac) is not None:
             raise Conflict(f"carrier {request.scac} exists already", scac=request.scac)
@@ -59,13 +63,15 @@ async def create_carrier(rt: Runtime, request: CarrierCreate) -> CarrierView:
                 "created_at": rt.clock.app_now(),
             },
         )
-    return CarrierView(
-        id=carrier_id,
-        scac=request.scac,
-        name=request.name,
-        adapter_kind=request.adapter_kind,
-        release_deadline_days=request.release_deadline_days,
-    )
+        view = CarrierView(
+            id=carrier_id,
+            scac=request.scac,
+            name=request.name,
+            adapter_kind=request.adapter_kind,
+            release_deadline_days=request.release_deadline_days,
+        )
+        await _finish(conn, view, finish)
+    return view
 
 
 async def list_carriers(rt: Runtime) -> list[CarrierView]:
@@ -83,6 +89,12 @@ async def list_carriers(rt: Runtime) -> list[CarrierView]:
     ]
 
 
+async def _finish(conn: AsyncConnection, view: V, finish: Finish | None) -> V:
+    if finish is not None:
+        await finish(conn, view)
+    return view
+
+
 def _booking_cut_off(request: SailingCreate) -> datetime:
     if request.cut_off is not None:
         return request.cut_off
@@ -96,7 +108,7 @@ def _require_utc(field: str, value: datetime) -> None:
         raise InvalidRequest(field, f"{field} needs a timezone offset (UTC recommended)")
 
 
-async def create_sailing(rt: Runtime, request: SailingCreate) -> SailingView:
+async def create_sailing(rt: Runtime, request: SailingCreate, finish: Finish | None = None) -> SailingView:
     for field in ("etd", "eta"):
         _require_utc(field, getattr(request, field))
     for code, moment in request.cut_offs.items():
@@ -134,7 +146,7 @@ async def create_sailing(rt: Runtime, request: SailingCreate) -> SailingView:
             )
         except IntegrityError as error:
             raise Conflict("this carrier already has that voyage on that lane") from error
-        return await _view_one(conn, sailing_id)
+        return await _finish(conn, await _view_one(conn, sailing_id), finish)
 
 
 def _check_size_type(size_type: str) -> int:
@@ -144,7 +156,9 @@ def _check_size_type(size_type: str) -> int:
         raise InvalidRequest("size_type", str(error)) from error
 
 
-async def add_allotment(rt: Runtime, sailing_id: uuid.UUID, request: AllotmentCreate) -> SailingView:
+async def add_allotment(
+    rt: Runtime, sailing_id: uuid.UUID, request: AllotmentCreate, finish: Finish | None = None
+) -> SailingView:
     _check_size_type(request.size_type)
     async with transaction(rt.engine) as conn:
         await _require_sailing(conn, sailing_id)
@@ -160,10 +174,12 @@ async def add_allotment(rt: Runtime, sailing_id: uuid.UUID, request: AllotmentCr
                 "currency": request.currency,
             },
         )
-        return await _view_one(conn, sailing_id)
+        return await _finish(conn, await _view_one(conn, sailing_id), finish)
 
 
-async def add_pool(rt: Runtime, sailing_id: uuid.UUID, request: PoolCreate) -> SailingView:
+async def add_pool(
+    rt: Runtime, sailing_id: uuid.UUID, request: PoolCreate, finish: Finish | None = None
+) -> SailingView:
     length = _check_size_type(request.size_type)
     usable = request.usable_cbm or Decimal(codes.POOL_USABLE_CBM[length])
     payload = request.payload_kg or Decimal(codes.POOL_PAYLOAD_KG[length])
@@ -188,7 +204,7 @@ async def add_pool(rt: Runtime, sailing_id: uuid.UUID, request: PoolCreate) -> S
             )
         except IntegrityError as error:
             raise Conflict(f"sailing already has a {request.size_type} pool") from error
-        return await _view_one(conn, sailing_id)
+        return await _finish(conn, await _view_one(conn, sailing_id), finish)
 
 
 async def get_sailing(rt: Runtime, sailing_id: uuid.UUID) -> SailingView:
@@ -197,6 +213,8 @@ async def get_sailing(rt: Runtime, sailing_id: uuid.UUID) -> SailingView:
 
 
 async def search_sailings(rt: Runtime, search: SailingSearch) -> SailingPage:
+    if search.min_cbm is not None and not search.min_cbm > 0:
+        raise InvalidRequest("min_cbm", "min_cbm must be a decimal > 0")
     min_volume = to_milli(search.min_cbm, "min_cbm") if search.min_cbm else None
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.search_sailings(

@@ -17,20 +17,19 @@ from app.db import transaction
 from app.domain import pricing
 from app.domain.capacity import check_lcl_request
 from app.domain.errors import (
-    InsufficientCapacity,
     InvalidRequest,
     InvalidTransition,
     NotFound,
     SailingClosed,
 )
 from app.domain.states import HoldState, Load, SailingStatus
-from app.domain.units import from_milli, to_milli
+from app.domain.units import to_milli
 from app.events import outbox
-from app.inventory import repository as inventory
-from app.reservations import counters, repository
+from app.events.idempotency import Finish
+from app.reservations import counters, repository, space
 from app.reservations.counters import Quantity
 from app.reservations.schemas import HoldCreate, HoldView
-from app.reservations.views import Finish, event_payload, hold_view
+from app.reservations.views import event_payload, hold_event, hold_view
 from app.runtime import Runtime
 
 
@@ -48,7 +47,7 @@ async def place_hold(
             target, quantity, tariff, price = await _lcl_plan(conn, request, now_sql)
         if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
             raise SailingClosed(request.sailing_id, target.status)
-        reclaimed = await _claim(rt, conn, request.sailing_id, quantity, now_sql)
+        await space.claim(rt, conn, request.sailing_id, quantity, now_sql)
         now: datetime = target.now
         row: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -74,9 +73,8 @@ async def place_hold(
         }
         await repository.insert_hold(conn, row)
         view = hold_view(SimpleNamespace(**row))
-        events = [_hold_event("hold.expired", r) for r in reclaimed]
-        events.append(outbox.PendingEvent("hold.created", view.id, owner, event_payload(view)))
-        await outbox.record(conn, events, now)
+        event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
+        await outbox.record(conn, [event], now)
         if finish is not None:
             await finish(conn, view)
     return view
@@ -154,96 +152,6 @@ async def _require_sailing(conn: AsyncConnection, sailing_id: uuid.UUID) -> None
         raise NotFound("sailing", sailing_id)
 
 
-async def _claim(
-    rt: Runtime,
-    conn: AsyncConnection,
-    sailing_id: uuid.UUID,
-    quantity: Quantity,
-    now_sql: ColumnElement[datetime],
-) -> list[Any]:
-    """Take the space, reclaiming overdue holds and drawing a container if needed.
-
-    Returns the holds that were reclaimed on the way; raises InsufficientCapacity with
-    nothing changed (the transaction rolls back) when the space is not there.
-    """
-    if rt.settings.unsafe_disable_capacity_guard:
-        await _claim_without_guard(conn, quantity)
-        return []
-    if await counters.try_claim(conn, quantity):
-        return []
-    if quantity.load is Load.LCL:
-        assert quantity.pool_id is not None
-        await inventory.lock_pool(conn, quantity.pool_id)
-    reclaimed = await reclaim_overdue(conn, quantity, now_sql)
-    if await counters.try_claim(conn, quantity):
-        return reclaimed
-    drew = quantity.load is Load.LCL and await _draw_container(conn, quantity)
-    if drew and await counters.try_claim(conn, quantity):
-        return reclaimed
-    raise await _insufficient(conn, sailing_id, quantity)
-
-
-async def reclaim_overdue(
-    conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]
-) -> list[Any]:
-    """Expire this counter's overdue holds now, whether or not the sweeper has run."""
-    h = repository.holds
-    column = h.c.allotment_id if quantity.load is Load.FCL else h.c.pool_id
-    expired = await repository.expire_overdue(conn, now_sql, counter=column == quantity.counter_id)
-    await counters.release_all(conn, (Quantity.of(r) for r in expired), "held")
-    return expired
-
-
-async def _draw_container(conn: AsyncConnection, quantity: Quantity) -> bool:
-    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
-    return await inventory.draw_container(conn, pool)
-
-
-async def _insufficient(
-    conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity
-) -> InsufficientCapacity:
-    if quantity.load is Load.FCL:
-        free = await inventory.free_units(conn, quantity.counter_id)
-        return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{free} units")
-    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
-    drawable = max(pool.units_drawable, 0)
-    free_cbm = from_milli(pool.volume_free_dm3 + drawable * pool.container_volume_dm3)
-    free_kg = from_milli(pool.weight_free_g + drawable * pool.container_weight_g)
-    wanted = f"{from_milli(quantity.volume_dm3)} CBM / {from_milli(quantity.weight_g)} kg"
-    return InsufficientCapacity(sailing_id, wanted, f"{free_cbm} CBM / {free_kg} kg")
-
-
-async def _claim_without_guard(conn: AsyncConnection, quantity: Quantity) -> None:
-    """Test-only: the naive check-then-write the conditional UPDATE exists to prevent.
-
-    Reads the free space in this transaction and writes back a value computed in Python. Used
-    only to prove that the concurrency tests really race (they must see it oversell).
-    """
-    if quantity.load is Load.FCL:
-        row = await inventory.allotment_counters(conn, quantity.counter_id)
-        if row.units_free < quantity.units:
-            raise InsufficientCapacity("?", str(quantity.units), str(row.units_free))
-        await inventory.overwrite_counters(
-            conn,
-            inventory.allotments,
-            quantity.counter_id,
-            {"units_held": row.units_held + quantity.units},
-        )
-        return
-    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
-    if pool.volume_free_dm3 < quantity.volume_dm3 or pool.weight_free_g < quantity.weight_g:
-        raise InsufficientCapacity("?", str(quantity.volume_dm3), str(pool.volume_free_dm3))
-    await inventory.overwrite_counters(
-        conn,
-        inventory.pools,
-        quantity.counter_id,
-        {
-            "volume_held_dm3": pool.volume_held_dm3 + quantity.volume_dm3,
-            "weight_held_g": pool.weight_held_g + quantity.weight_g,
-        },
-    )
-
-
 async def get_hold(rt: Runtime, actor: Actor, hold_id: uuid.UUID) -> HoldView:
     async with transaction(rt.engine, read_only=True) as conn:
         row = await repository.get_hold(conn, hold_id, actor)
@@ -267,9 +175,5 @@ async def release_hold(rt: Runtime, actor: Actor, hold_id: uuid.UUID) -> HoldVie
                 return hold_view(current)
             raise InvalidTransition("hold", hold_id, current.state, "release")
         await counters.move(conn, Quantity.of(row), held=-1)
-        await outbox.record(conn, [_hold_event("hold.released", row)], row.ended_at)
+        await outbox.record(conn, [hold_event("hold.released", row)], row.ended_at)
     return hold_view(row)
-
-
-def _hold_event(kind: str, row: Any) -> outbox.PendingEvent:
-    return outbox.PendingEvent(kind, row.id, row.organisation_id, event_payload(hold_view(row)))

@@ -11,7 +11,7 @@ import msgspec
 
 from app.domain import codes
 from app.domain.states import Load
-from app.schemas import Money, PositiveDecimal, SizeType, Text
+from app.schemas import Money, PositiveDecimal, SizeType, Text, require_positive
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0, le=10_000)]
 
@@ -28,6 +28,9 @@ class HoldCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ttl_seconds: Annotated[int, msgspec.Meta(gt=0)] | None = None
     # A marketplace places the hold for one of its shippers.
     on_behalf_of: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        require_positive(self, "cbm", "kg")
 
 
 class HoldView(msgspec.Struct, kw_only=True):
@@ -62,6 +65,9 @@ class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cbm: PositiveDecimal
     dangerous_goods: list[DangerousGoods] = msgspec.field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        require_positive(self, "gross_kg", "cbm")
+
 
 class Party(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -88,6 +94,9 @@ class BookingAmend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kg: PositiveDecimal | None = None
     cargo: Cargo | None = None
     parties: Parties | None = None
+
+    def __post_init__(self) -> None:
+        require_positive(self, "cbm", "kg")
 
 
 class BookingView(msgspec.Struct, kw_only=True):

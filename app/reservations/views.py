@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.states import Load
 from app.domain.units import from_milli
+from app.events import outbox
 from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
 from app.schemas import Money
-
-# Called by a service inside its transaction with the answer it is about to commit, so that an
-# idempotent request stores its replayable response atomically with the change.
-Finish = Callable[[AsyncConnection, msgspec.Struct], Awaitable[None]]
 
 
 def hold_view(row: Any) -> HoldView:
@@ -70,3 +65,7 @@ def event_payload(view: msgspec.Struct) -> dict[str, Any]:
 
 def etag(version: int) -> str:
     return f'"v{version}"'
+
+
+def hold_event(kind: str, row: Any) -> outbox.PendingEvent:
+    return outbox.PendingEvent(kind, row.id, row.organisation_id, event_payload(hold_view(row)))

@@ -1,0 +1,122 @@
+"""Runs a mutating POST under its Idempotency-Key (DESIGN section 6).
+
+Same key and body: the stored status and body are replayed. Same key, other body: 422. Same
+key still in flight: 409. No key: 400. A business error is stored and replayed like a success;
+an unexpected failure frees the key so that the client may retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.accounts.actor import Actor
+from app.api.problems import PROBLEM_MEDIA_TYPE, domain_problem
+from app.domain.errors import DomainError
+from app.events import idempotency
+from app.events.idempotency import Finish
+from app.runtime import Runtime
+
+JSON = "application/json"
+AnyRequest = Request[Any, Any, Any]
+# Documented in OpenAPI as required; checked (with a problem answer) by run_idempotent, so
+# that a missing key is 400 ``idempotency-key-missing`` rather than a generic validation error.
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Required. Unique per intended change: a retry with the same key and body "
+        "replays the first answer; the same key with another body is refused.",
+    ),
+]
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyMissing(DomainError):
+    slug = "idempotency-key-missing"
+    title = "Idempotency-Key header is required"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("send an Idempotency-Key header (a UUID is a good choice) with every POST")
+
+
+class IdempotencyKeyInvalid(DomainError):
+    slug = "idempotency-key-invalid"
+    title = "Idempotency-Key header is invalid"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+
+
+async def run_idempotent(
+    request: Request[Any, Any, Any],
+    rt: Runtime,
+    actor: Actor,
+    operation: Callable[[Finish], Awaitable[msgspec.Struct]],
+    *,
+    status: int,
+    headers: Callable[[Any], dict[str, str]] = lambda _: {},
+) -> Response[Any]:
+    key = _key(request)
+    fingerprint = idempotency.fingerprint(request.method, request.url.path, await request.body())
+    outcome = await idempotency.begin(rt, actor.api_key_id, key, fingerprint)
+    if isinstance(outcome, idempotency.Replay):
+        return _replay(outcome)
+    claim = outcome
+    answer: dict[str, Any] = {}
+
+    async def finish(conn: AsyncConnection, stored: msgspec.Struct) -> None:
+        answer["headers"] = {**headers(stored), "content-type": JSON}
+        body = msgspec.json.encode(stored)
+        await idempotency.complete(conn, claim, status, body, answer["headers"])
+
+    try:
+        view = await operation(finish)
+    except DomainError as error:
+        error_status, body = domain_problem(request, error)
+        await idempotency.complete_alone(rt, claim, error_status, body, {"content-type": PROBLEM_MEDIA_TYPE})
+        raise
+    except BaseException:
+        # Nothing was committed: free the key. If even that fails, the lease frees it later.
+        with contextlib.suppress(Exception):
+            await idempotency.abandon(rt, claim)
+        raise
+    # The first answer is the view itself; what was stored for replays may be redacted.
+    return Response(
+        content=msgspec.json.encode(view),
+        status_code=status,
+        media_type=JSON,
+        headers=_without_type(answer.get("headers") or headers(view)),
+    )
+
+
+def _key(request: Request[Any, Any, Any]) -> str:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        raise IdempotencyKeyMissing()
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise IdempotencyKeyInvalid()
+    return key
+
+
+def _replay(replay: idempotency.Replay) -> Response[Any]:
+    media_type = replay.headers.get("content-type", JSON)
+    return Response(
+        content=replay.body,
+        status_code=replay.status,
+        media_type=media_type,
+        headers={**_without_type(replay.headers), "Idempotent-Replayed": "true"},
+    )
+
+
+def _without_type(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name != "content-type"}

@@ -1,0 +1,138 @@
+"""HTTP endpoints of the inventory: public search and operator administration."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+
+from app.accounts.actor import Actor, OrgKind, Scope
+from app.api.auth import requires
+from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.domain import codes
+from app.inventory import service
+from app.inventory.schemas import (
+    AllotmentCreate,
+    CarrierCreate,
+    CarrierView,
+    PoolCreate,
+    SailingCreate,
+    SailingPage,
+    SailingView,
+)
+from app.runtime import Runtime
+
+
+class SailingController(Controller):
+    path = "/v1/sailings"
+    tags = ["sailings"]
+    guards = [requires(Scope.READ)]
+
+    @get("/", summary="Search open sailings with live free space and prices")
+    async def search(
+        self,
+        rt: Runtime,
+        actor: Actor,
+        origin: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
+        destination: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
+        etd_from: datetime | None = None,
+        etd_to: datetime | None = None,
+        size_type: Annotated[str | None, Parameter(min_length=4, max_length=4)] = None,
+        min_units: Annotated[int | None, Parameter(ge=1)] = None,
+        min_cbm: Decimal | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> SailingPage:
+        return await service.search_sailings(
+            rt,
+            service.SailingSearch(
+                origin=origin,
+                destination=destination,
+                etd_from=etd_from,
+                etd_to=etd_to,
+                size_type=size_type,
+                min_units=min_units,
+                min_cbm=min_cbm,
+                cursor=cursor,
+                limit=limit,
+            ),
+        )
+
+    @get("/{sailing_id:uuid}", summary="Read one sailing")
+    async def read(self, sailing_id: uuid.UUID, rt: Runtime) -> SailingView:
+        return await service.get_sailing(rt, sailing_id)
+
+
+class InventoryAdminController(Controller):
+    """Operators load carriers, sailings and the space bought on them."""
+
+    path = "/v1/admin"
+    tags = ["admin"]
+    guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
+
+    @post("/carriers", summary="Register a carrier")
+    async def create_carrier(
+        self,
+        request: AnyRequest,
+        data: CarrierCreate,
+        rt: Runtime,
+        actor: Actor,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[CarrierView]:
+        return await run_idempotent(
+            request, rt, actor, lambda finish: service.create_carrier(rt, data, finish), status=201
+        )
+
+    @get("/carriers", summary="List carriers")
+    async def list_carriers(self, rt: Runtime) -> list[CarrierView]:
+        return await service.list_carriers(rt)
+
+    @post("/sailings", summary="Create a sailing")
+    async def create_sailing(
+        self,
+        request: AnyRequest,
+        data: SailingCreate,
+        rt: Runtime,
+        actor: Actor,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[SailingView]:
+        return await run_idempotent(
+            request,
+            rt,
+            actor,
+            lambda finish: service.create_sailing(rt, data, finish),
+            status=201,
+            headers=lambda view: {"Location": f"/v1/sailings/{view.id}"},
+        )
+
+    @post("/sailings/{sailing_id:uuid}/allotments", summary="Add FCL units bought on a sailing")
+    async def add_allotment(
+        self,
+        request: AnyRequest,
+        sailing_id: uuid.UUID,
+        data: AllotmentCreate,
+        rt: Runtime,
+        actor: Actor,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[SailingView]:
+        return await run_idempotent(
+            request, rt, actor, lambda finish: service.add_allotment(rt, sailing_id, data, finish), status=201
+        )
+
+    @post("/sailings/{sailing_id:uuid}/pools", summary="Open an LCL pool on a sailing")
+    async def add_pool(
+        self,
+        request: AnyRequest,
+        sailing_id: uuid.UUID,
+        data: PoolCreate,
+        rt: Runtime,
+        actor: Actor,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[SailingView]:
+        return await run_idempotent(
+            request, rt, actor, lambda finish: service.add_pool(rt, sailing_id, data, finish), status=201
+        )

@@ -1,0 +1,90 @@
+"""The Litestar application: plugins, controllers, problem mapping and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from app.accounts.api import OrganisationAdminController, ShipperController
+from app.accounts.service import KeyCache
+from app.api.auth import ApiKeyMiddleware, provide_actor, provide_runtime
+from app.api.health import health, problems, ready
+from app.api.problems import EXCEPTION_HANDLERS
+from app.cli import SlotpoolCLIPlugin
+from app.clock import Clock
+from app.config import Settings
+from app.db import create_engine
+from app.inventory.api import InventoryAdminController, SailingController
+from app.logging import configure_logging, request_id_middleware
+from app.reservations.api import BookingController, HoldController
+from app.runtime import Runtime
+
+log = structlog.get_logger("slotpool")
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems$"]
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """Build the app. Given a ``runtime`` (tests), it uses that engine and leaves it open."""
+    settings = runtime.settings if runtime is not None else settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or Runtime(settings=settings, engine=create_engine(settings), clock=Clock())
+        app.state.runtime = rt
+        app.state.key_cache = KeyCache()
+        if settings.unsafe_disable_capacity_guard:
+            log.warning("capacity_guard.disabled", reason="test-only seam; this process can oversell")
+        log.info("app.started", database=rt.dialect)
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            ready,
+            problems,
+            SailingController,
+            HoldController,
+            BookingController,
+            ShipperController,
+            InventoryAdminController,
+            OrganisationAdminController,
+        ],
+        dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
+        middleware=[
+            cast(Any, request_id_middleware),
+            DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Slotpool",
+            version="1.0.0",
+            description="Ocean freight space: search sailings, hold space, confirm bookings.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="Slotpool API key")
+                }
+            ),
+            security=[{"apiKey": []}],
+        ),
+        plugins=[SlotpoolCLIPlugin()],
+        logging_config=None,
+        debug=False,
+    )

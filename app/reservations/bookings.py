@@ -1,0 +1,280 @@
+"""Use cases of bookings: confirm a hold, read, list, amend and cancel."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.accounts.actor import Actor
+from app.db import transaction
+from app.domain import pricing
+from app.domain.errors import (
+    HoldExpired,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+    SailingClosed,
+)
+from app.domain.states import CHANGEABLE_BOOKING_STATES, BookingState, HoldState, Load, SailingStatus
+from app.domain.units import from_milli, to_milli
+from app.events import outbox
+from app.events.idempotency import Finish
+from app.reservations import counters, repository, space
+from app.reservations.counters import Quantity
+from app.reservations.schemas import BookingAmend, BookingPage, BookingView, Cargo, HoldConfirm
+from app.reservations.views import booking_view, event_payload, hold_view
+from app.runtime import Runtime
+
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+
+
+def new_reference() -> str:
+    """A human booking reference such as SP-7KQ4M2XD9A (50 random bits)."""
+    return "SP-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+
+
+async def confirm_hold(
+    rt: Runtime, actor: Actor, hold_id: uuid.UUID, request: HoldConfirm, finish: Finish | None = None
+) -> BookingView:
+    """Turn an active, unexpired hold into a booking at the hold's quoted price."""
+    async with transaction(rt.engine) as conn:
+        now_sql = rt.clock.now_sql(rt.dialect)
+        hold = await repository.end_hold(
+            conn, hold_id, actor, to_state=HoldState.CONFIRMED, now=now_sql, unexpired=True
+        )
+        if hold is None:
+            raise await _why_not_confirmable(conn, actor, hold_id)
+        _check_cargo_fits(Quantity.of(hold), request.cargo)
+        quantity = Quantity.of(hold)
+        await counters.move(conn, quantity, held=-1, booked=+1)
+        now: datetime = hold.ended_at
+        row: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "reference": new_reference(),
+            "hold_id": hold.id,
+            "organisation_id": hold.organisation_id,
+            "placed_by_id": hold.placed_by_id,
+            "sailing_id": hold.sailing_id,
+            "allotment_id": hold.allotment_id,
+            "pool_id": hold.pool_id,
+            "load": hold.load,
+            "size_type": hold.size_type,
+            "units": hold.units,
+            "volume_dm3": hold.volume_dm3,
+            "weight_g": hold.weight_g,
+            # Invariant 4: the booking is charged what its hold quoted.
+            "price": hold.price,
+            "currency": hold.currency,
+            "cargo": msgspec.to_builtins(request.cargo),
+            "parties": msgspec.to_builtins(request.parties),
+            "state": BookingState.CONFIRMED.value,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await repository.insert_booking(conn, row)
+        view = booking_view(SimpleNamespace(**row))
+        await outbox.record(
+            conn,
+            [
+                outbox.PendingEvent(
+                    "hold.confirmed", hold.id, hold.organisation_id, event_payload(hold_view(hold))
+                ),
+                outbox.PendingEvent(
+                    "booking.confirmed", view.reference, hold.organisation_id, event_payload(view)
+                ),
+            ],
+            now,
+        )
+        if finish is not None:
+            await finish(conn, view)
+    return view
+
+
+async def _why_not_confirmable(conn: AsyncConnection, actor: Actor, hold_id: uuid.UUID) -> Exception:
+    current = await repository.get_hold(conn, hold_id, actor)
+    if current is None:
+        return NotFound("hold", hold_id)
+    if current.state in (HoldState.ACTIVE, HoldState.EXPIRED):
+        return HoldExpired(hold_id)
+    return InvalidTransition("hold", hold_id, current.state, "confirm")
+
+
+def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
+    """Declared LCL cargo cannot exceed the space paid for; amend the quantity first."""
+    if space.load is not Load.LCL:
+        return
+    if to_milli(cargo.cbm, "cargo.cbm") > space.volume_dm3:
+        raise InvalidRequest("cargo.cbm", "cargo volume exceeds the space held")
+    if to_milli(cargo.gross_kg, "cargo.gross_kg") > space.weight_g:
+        raise InvalidRequest("cargo.gross_kg", "cargo weight exceeds the space held")
+
+
+async def get_booking(rt: Runtime, actor: Actor, reference: str) -> BookingView:
+    async with transaction(rt.engine, read_only=True) as conn:
+        row = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
+    if row is None:
+        raise NotFound("booking", reference)
+    return booking_view(row)
+
+
+async def list_bookings(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    state: str | None,
+    sailing_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> BookingPage:
+    before = _decode_cursor(cursor)
+    async with transaction(rt.engine, read_only=True) as conn:
+        rows = await repository.list_bookings(
+            conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
+        )
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = f"{page[-1].created_at.isoformat()}|{page[-1].id}"
+    return BookingPage(items=[booking_view(r) for r in page], next_cursor=next_cursor)
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    try:
+        created_at, booking_id = cursor.split("|")
+        return datetime.fromisoformat(created_at), uuid.UUID(booking_id)
+    except ValueError as error:
+        raise InvalidRequest("cursor", "cursor is not one this API returned") from error
+
+
+async def amend_booking(
+    rt: Runtime, actor: Actor, reference: str, if_match: int, request: BookingAmend
+) -> BookingView:
+    """Change quantities, cargo or parties of a live booking before cut-off.
+
+    ``if_match`` is the version the client last saw; a booking changed since is refused (412).
+    A larger quantity claims the extra space with the same conditional UPDATE as a hold.
+    """
+    async with transaction(rt.engine) as conn:
+        current = await _changeable(rt, conn, actor, reference, "amend")
+        if current.version != if_match:
+            raise PreconditionFailed(reference)
+        old = Quantity.of(current)
+        new = _amended_quantity(old, request)
+        price = _price(current, new)
+        values: dict[str, Any] = {
+            "units": new.units,
+            "volume_dm3": new.volume_dm3,
+            "weight_g": new.weight_g,
+            "price": price,
+            "state": BookingState.AMENDED.value,
+            "updated_at": current.now,
+        }
+        if request.cargo is not None:
+            values["cargo"] = msgspec.to_builtins(request.cargo)
+        if request.parties is not None:
+            values["parties"] = msgspec.to_builtins(request.parties)
+        cargo = request.cargo or msgspec.convert(current.cargo, Cargo)
+        _check_cargo_fits(new, cargo)
+        # Lock the booking first (its version), then the counter: the global lock order.
+        row = await repository.update_booking(
+            conn, current.id, current.version, CHANGEABLE_BOOKING_STATES, values
+        )
+        if row is None:
+            raise PreconditionFailed(reference)
+        await _move_booked(rt, conn, current.sailing_id, new.minus(old))
+        view = booking_view(row)
+        await outbox.record(
+            conn,
+            [outbox.PendingEvent("booking.amended", reference, row.organisation_id, event_payload(view))],
+            current.now,
+        )
+    return view
+
+
+def _amended_quantity(old: Quantity, request: BookingAmend) -> Quantity:
+    if old.load is Load.FCL:
+        if request.cbm is not None or request.kg is not None:
+            raise InvalidRequest("cbm", "an FCL booking is amended in units")
+        units = request.units if request.units is not None else old.units
+        return msgspec.structs.replace(old, units=units)
+    if request.units is not None:
+        raise InvalidRequest("units", "an LCL booking is amended in cbm and kg")
+    volume = to_milli(request.cbm, "cbm") if request.cbm is not None else old.volume_dm3
+    weight = to_milli(request.kg, "kg") if request.kg is not None else old.weight_g
+    return msgspec.structs.replace(old, volume_dm3=volume, weight_g=weight)
+
+
+def _price(current: Any, quantity: Quantity) -> Decimal:
+    """The new quantity at the quote locked by the booking's hold (invariant 4)."""
+    tariff = pricing.Tariff(
+        rate=current.quoted_rate, currency=current.currency, minimum=current.quoted_minimum
+    )
+    if quantity.load is Load.FCL:
+        return pricing.fcl_price(tariff, quantity.units)
+    return pricing.lcl_price(tariff, from_milli(quantity.volume_dm3), from_milli(quantity.weight_g))
+
+
+async def _move_booked(rt: Runtime, conn: AsyncConnection, sailing_id: uuid.UUID, delta: Quantity) -> None:
+    """Apply a change of booked quantity: growth only if free, shrinkage always."""
+    growth = msgspec.structs.replace(
+        delta,
+        units=max(delta.units, 0),
+        volume_dm3=max(delta.volume_dm3, 0),
+        weight_g=max(delta.weight_g, 0),
+    )
+    shrink = growth.minus(delta)
+    if growth.units or growth.volume_dm3 or growth.weight_g:
+        now_sql = rt.clock.now_sql(rt.dialect)
+        await space.claim(rt, conn, sailing_id, growth, now_sql, stage="booked")
+    if shrink.units or shrink.volume_dm3 or shrink.weight_g:
+        await counters.move(conn, shrink, booked=-1)
+
+
+async def cancel_booking(
+    rt: Runtime, actor: Actor, reference: str, finish: Finish | None = None
+) -> BookingView:
+    """Cancel a live booking before cut-off and give its space back."""
+    async with transaction(rt.engine) as conn:
+        current = await _changeable(rt, conn, actor, reference, "cancel")
+        row = await repository.update_booking(
+            conn,
+            current.id,
+            current.version,
+            CHANGEABLE_BOOKING_STATES,
+            {"state": BookingState.CANCELLED.value, "updated_at": current.now},
+        )
+        if row is None:
+            # Changed between our read and our update: read again and decide on fresh state.
+            raise InvalidTransition("booking", reference, "changing", "cancel")
+        await counters.move(conn, Quantity.of(row), booked=-1)
+        view = booking_view(row)
+        await outbox.record(
+            conn,
+            [outbox.PendingEvent("booking.cancelled", reference, row.organisation_id, event_payload(view))],
+            current.now,
+        )
+        if finish is not None:
+            await finish(conn, view)
+    return view
+
+
+async def _changeable(rt: Runtime, conn: AsyncConnection, actor: Actor, reference: str, action: str) -> Any:
+    current = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
+    if current is None:
+        raise NotFound("booking", reference)
+    if current.state not in CHANGEABLE_BOOKING_STATES:
+        raise InvalidTransition("booking", reference, current.state, action)
+    if current.sailing_status != SailingStatus.OPEN or current.now >= current.cut_off:
+        raise SailingClosed(current.sailing_id, "past its cut-off")
+    return current

@@ -1,0 +1,127 @@
+"""Claiming space on a counter: the conditional UPDATE, lazy reclaim of overdue holds, and
+drawing one more container into an LCL pool, all inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.errors import InsufficientCapacity
+from app.domain.states import Load
+from app.domain.units import from_milli
+from app.events import outbox
+from app.inventory import repository as inventory
+from app.reservations import counters, repository
+from app.reservations.counters import Quantity
+from app.reservations.views import hold_event
+from app.runtime import Runtime
+
+
+async def claim(
+    rt: Runtime,
+    conn: AsyncConnection,
+    sailing_id: uuid.UUID,
+    quantity: Quantity,
+    now_sql: ColumnElement[datetime],
+    stage: str = "held",
+) -> list[Any]:
+    """Add to the counter's ``stage`` (held or booked), reclaiming overdue holds and drawing a
+    container into an LCL pool if needed.
+
+    Returns the holds that were reclaimed on the way; raises InsufficientCapacity with
+    nothing changed (the transaction rolls back) when the space is not there.
+    """
+    if rt.settings.unsafe_disable_capacity_guard:
+        await _claim_without_guard(conn, quantity, stage)
+        return []
+    if await counters.try_claim(conn, quantity, stage):
+        return []
+    if quantity.load is Load.LCL:
+        assert quantity.pool_id is not None
+        await inventory.lock_pool(conn, quantity.pool_id)
+    reclaimed = await reclaim_overdue(conn, quantity, now_sql)
+    if await counters.try_claim(conn, quantity, stage):
+        return reclaimed
+    drew = quantity.load is Load.LCL and await _draw_container(conn, quantity)
+    if drew and await counters.try_claim(conn, quantity, stage):
+        return reclaimed
+    raise await _insufficient(conn, sailing_id, quantity)
+
+
+async def reclaim_overdue(
+    conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]
+) -> list[Any]:
+    """Expire this counter's overdue holds now, whether or not the sweeper has run."""
+    h = repository.holds
+    column = h.c.allotment_id if quantity.load is Load.FCL else h.c.pool_id
+    return await expire_holds(conn, now_sql, counter=column == quantity.counter_id)
+
+
+async def expire_holds(
+    conn: AsyncConnection,
+    now_sql: ColumnElement[datetime],
+    *,
+    counter: ColumnElement[bool] | None = None,
+    limit: int | None = None,
+) -> list[Any]:
+    """Expire overdue holds, give their space back and record ``hold.expired`` for each."""
+    expired = await repository.expire_overdue(conn, now_sql, counter=counter, limit=limit)
+    if expired:
+        await counters.release_all(conn, (Quantity.of(r) for r in expired), "held")
+        events = [hold_event("hold.expired", row) for row in expired]
+        await outbox.record(conn, events, expired[0].ended_at)
+    return expired
+
+
+async def _draw_container(conn: AsyncConnection, quantity: Quantity) -> bool:
+    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
+    return await inventory.draw_container(conn, pool)
+
+
+async def _insufficient(
+    conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity
+) -> InsufficientCapacity:
+    if quantity.load is Load.FCL:
+        free = await inventory.free_units(conn, quantity.counter_id)
+        return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{free} units")
+    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
+    drawable = max(pool.units_drawable, 0)
+    free_cbm = from_milli(pool.volume_free_dm3 + drawable * pool.container_volume_dm3)
+    free_kg = from_milli(pool.weight_free_g + drawable * pool.container_weight_g)
+    wanted = f"{from_milli(quantity.volume_dm3)} CBM / {from_milli(quantity.weight_g)} kg"
+    return InsufficientCapacity(sailing_id, wanted, f"{free_cbm} CBM / {free_kg} kg")
+
+
+async def _claim_without_guard(conn: AsyncConnection, quantity: Quantity, stage: str) -> None:
+    """Test-only: the naive check-then-write the conditional UPDATE exists to prevent.
+
+    Reads the free space in this transaction and writes back a value computed in Python. Used
+    only to prove that the concurrency tests really race (they must see it oversell).
+    """
+    if quantity.load is Load.FCL:
+        row = await inventory.allotment_counters(conn, quantity.counter_id)
+        if row.units_free < quantity.units:
+            raise InsufficientCapacity("?", str(quantity.units), str(row.units_free))
+        await inventory.overwrite_counters(
+            conn,
+            inventory.allotments,
+            quantity.counter_id,
+            {f"units_{stage}": row._mapping[f"units_{stage}"] + quantity.units},
+        )
+        return
+    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
+    if pool.volume_free_dm3 < quantity.volume_dm3 or pool.weight_free_g < quantity.weight_g:
+        raise InsufficientCapacity("?", str(quantity.volume_dm3), str(pool.volume_free_dm3))
+    await inventory.overwrite_counters(
+        conn,
+        inventory.pools,
+        quantity.counter_id,
+        {
+            f"volume_{stage}_dm3": pool._mapping[f"volume_{stage}_dm3"] + quantity.volume_dm3,
+            f"weight_{stage}_g": pool._mapping[f"weight_{stage}_g"] + quantity.weight_g,
+        },
+    )
