@@ -1,0 +1,1 @@
+"""Carrier adapters behind one Protocol (see carriers/README.md). Imports nothing from app/."""

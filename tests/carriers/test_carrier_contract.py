@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from carrier_world import NOW, booking_request, frozen_now, manifest
+from carrier_world import booking_request, frozen_now, manifest
 from dcsa_world import LANE, dcsa_adapter
 from fake_dcsa import FakeDcsaState
 from msgspec.structs import replace
@@ -24,6 +24,7 @@ from carriers.base import (
 )
 from carriers.codes import CUT_OFF_CODES
 from carriers.feed import build_feed
+from carriers.registry import build_adapter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "carriers" / "samples"
 
@@ -33,8 +34,6 @@ async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     built: CarrierAdapter
     state: FakeDcsaState | None = None
     if request.param == "simulated":
-        from carriers.registry import build_adapter
-
         built = build_adapter("simulated", "SIMA", {"seed": 1, "lanes": ["CNSHA-USLAX"]}, clock=frozen_now)
     elif request.param == "feed":
         inbox = tmp_path / "inbox"
@@ -140,7 +139,3 @@ async def test_manifest_is_accepted_with_a_carrier_reference(adapter: CarrierAda
     receipt = await adapter.submit_manifest(sent)
     assert receipt.carrier_reference
     assert receipt.accepted
-
-
-def test_now_is_a_utc_instant() -> None:
-    assert datetime.now(UTC) > NOW
