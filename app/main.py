@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -42,7 +43,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         owned = runtime is None
         rt = runtime or Runtime(settings=settings, engine=create_engine(settings), clock=Clock())
         app.state.runtime = rt
-        app.state.key_cache = KeyCache()
         if settings.unsafe_disable_capacity_guard:
             log.warning("capacity_guard.disabled", reason="test-only seam; this process can oversell")
         log.info("app.started", database=rt.dialect)
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        # An injected runtime (tests) is usable at once, even where no lifespan runs.
+        state=State({"runtime": runtime, "key_cache": KeyCache()}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Slotpool",
