@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -49,9 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
     )
     with op.batch_alter_table("organisations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_organisations_marketplace_id"), ["marketplace_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_organisations_marketplace_id"), ["marketplace_id"], unique=False)
 
     op.create_table(
         "api_keys",
@@ -72,9 +69,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_api_keys_organisation_id"), ["organisation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_api_keys_organisation_id"), ["organisation_id"], unique=False)
 
     op.create_table(
         "outbox_events",
@@ -100,9 +95,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_events_event_id")),
     )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_outbox_events_subject_id"), ["subject_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_outbox_events_subject_id"), ["subject_id"], unique=False)
         batch_op.create_index("ix_outbox_events_undelivered", ["delivered_at", "id"], unique=False)
 
     op.create_table(
@@ -156,24 +149,18 @@ def upgrade() -> None:
         sa.Column("units_pooled", sa.Integer(), nullable=False),
         sa.Column("rate", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.CheckConstraint(
-            "units_booked >= 0", name=op.f("ck_allotments_units_booked_non_negative")
-        ),
+        sa.CheckConstraint("units_booked >= 0", name=op.f("ck_allotments_units_booked_non_negative")),
         sa.CheckConstraint(
             "units_held + units_booked + units_pooled <= units_total",
             name=op.f("ck_allotments_units_within_total"),
         ),
         sa.CheckConstraint("units_held >= 0", name=op.f("ck_allotments_units_held_non_negative")),
-        sa.CheckConstraint(
-            "units_pooled >= 0", name=op.f("ck_allotments_units_pooled_non_negative")
-        ),
+        sa.CheckConstraint("units_pooled >= 0", name=op.f("ck_allotments_units_pooled_non_negative")),
         sa.ForeignKeyConstraint(
             ["sailing_id"], ["sailings.id"], name=op.f("fk_allotments_sailing_id_sailings")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_allotments")),
-        sa.UniqueConstraint(
-            "sailing_id", "size_type", name=op.f("uq_allotments_sailing_id_size_type")
-        ),
+        sa.UniqueConstraint("sailing_id", "size_type", name=op.f("uq_allotments_sailing_id_size_type")),
     )
     op.create_table(
         "idempotency_records",
@@ -185,18 +172,15 @@ def upgrade() -> None:
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
         sa.Column("response_headers", sa.JSON(), nullable=True),
+        sa.Column("lease_token", sa.Uuid(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "state IN ('in_flight', 'done')", name=op.f("ck_idempotency_records_state")
-        ),
+        sa.CheckConstraint("state IN ('in_flight', 'done')", name=op.f("ck_idempotency_records_state")),
         sa.ForeignKeyConstraint(
             ["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_records_api_key_id_api_keys")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_records")),
-        sa.UniqueConstraint(
-            "api_key_id", "key", name=op.f("uq_idempotency_records_api_key_id_key")
-        ),
+        sa.UniqueConstraint("api_key_id", "key", name=op.f("uq_idempotency_records_api_key_id_key")),
     )
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
         batch_op.create_index("ix_idempotency_records_created_at", ["created_at"], unique=False)
@@ -219,17 +203,13 @@ def upgrade() -> None:
         sa.Column("rate", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("minimum", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.CheckConstraint(
-            "volume_booked_dm3 >= 0", name=op.f("ck_pools_volume_booked_non_negative")
-        ),
+        sa.CheckConstraint("volume_booked_dm3 >= 0", name=op.f("ck_pools_volume_booked_non_negative")),
         sa.CheckConstraint(
             "volume_held_dm3 + volume_booked_dm3 <= volume_total_dm3",
             name=op.f("ck_pools_volume_within_total"),
         ),
         sa.CheckConstraint("volume_held_dm3 >= 0", name=op.f("ck_pools_volume_held_non_negative")),
-        sa.CheckConstraint(
-            "weight_booked_g >= 0", name=op.f("ck_pools_weight_booked_non_negative")
-        ),
+        sa.CheckConstraint("weight_booked_g >= 0", name=op.f("ck_pools_weight_booked_non_negative")),
         sa.CheckConstraint(
             "weight_held_g + weight_booked_g <= weight_total_g",
             name=op.f("ck_pools_weight_within_total"),
@@ -238,9 +218,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["allotment_id"], ["allotments.id"], name=op.f("fk_pools_allotment_id_allotments")
         ),
-        sa.ForeignKeyConstraint(
-            ["sailing_id"], ["sailings.id"], name=op.f("fk_pools_sailing_id_sailings")
-        ),
+        sa.ForeignKeyConstraint(["sailing_id"], ["sailings.id"], name=op.f("fk_pools_sailing_id_sailings")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pools")),
         sa.UniqueConstraint("sailing_id", "size_type", name=op.f("uq_pools_sailing_id_size_type")),
     )
@@ -288,21 +266,15 @@ def upgrade() -> None:
             ["placed_by_id"], ["organisations.id"], name=op.f("fk_holds_placed_by_id_organisations")
         ),
         sa.ForeignKeyConstraint(["pool_id"], ["pools.id"], name=op.f("fk_holds_pool_id_pools")),
-        sa.ForeignKeyConstraint(
-            ["sailing_id"], ["sailings.id"], name=op.f("fk_holds_sailing_id_sailings")
-        ),
+        sa.ForeignKeyConstraint(["sailing_id"], ["sailings.id"], name=op.f("fk_holds_sailing_id_sailings")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_holds")),
     )
     with op.batch_alter_table("holds", schema=None) as batch_op:
         batch_op.create_index(
             "ix_holds_allotment_active", ["allotment_id", "state", "expires_at"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_holds_organisation_id"), ["organisation_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_holds_pool_active", ["pool_id", "state", "expires_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_holds_organisation_id"), ["organisation_id"], unique=False)
+        batch_op.create_index("ix_holds_pool_active", ["pool_id", "state", "expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_holds_sailing_id"), ["sailing_id"], unique=False)
         batch_op.create_index("ix_holds_state_expires_at", ["state", "expires_at"], unique=False)
 
