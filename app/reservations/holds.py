@@ -26,7 +26,7 @@ from app.domain.states import HoldState, Load, SailingStatus
 from app.domain.units import to_milli
 from app.events import outbox
 from app.events.idempotency import Finish
-from app.reservations import counters, repository, space
+from app.reservations import counters, repository, space, unguarded
 from app.reservations.counters import Quantity
 from app.reservations.schemas import HoldCreate, HoldView
 from app.reservations.views import event_payload, hold_event, hold_view
@@ -38,16 +38,20 @@ async def place_hold(
 ) -> HoldView:
     """Claim space on a sailing for a few minutes at a locked price, or raise why not."""
     ttl = _ttl(rt, request.ttl_seconds)
+    observed = await unguarded.observe(rt, request) if rt.settings.unsafe_disable_capacity_guard else None
     async with transaction(rt.engine) as conn:
         owner = await _owner(conn, actor, request.on_behalf_of)
         now_sql = rt.clock.now_sql(rt.dialect)
-        if request.load is Load.FCL:
+        if request.load == Load.FCL:
             target, quantity, tariff, price = await _fcl_plan(conn, request, now_sql)
         else:
             target, quantity, tariff, price = await _lcl_plan(conn, request, now_sql)
         if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
             raise SailingClosed(request.sailing_id, target.status)
-        await space.claim(rt, conn, request.sailing_id, quantity, now_sql)
+        if observed is None:
+            await space.claim(rt, conn, request.sailing_id, quantity, now_sql)
+        else:
+            await unguarded.claim(conn, quantity, observed)
         now: datetime = target.now
         row: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -57,7 +61,7 @@ async def place_hold(
             "allotment_id": quantity.allotment_id,
             "pool_id": quantity.pool_id,
             "load": quantity.load.value,
-            "size_type": target.size_type if request.load is Load.LCL else request.size_type,
+            "size_type": target.size_type if request.load == Load.LCL else request.size_type,
             "units": quantity.units,
             "volume_dm3": quantity.volume_dm3,
             "weight_g": quantity.weight_g,

@@ -35,9 +35,6 @@ async def claim(
     Returns the holds that were reclaimed on the way; raises InsufficientCapacity with
     nothing changed (the transaction rolls back) when the space is not there.
     """
-    if rt.settings.unsafe_disable_capacity_guard:
-        await _claim_without_guard(conn, quantity, stage)
-        return []
     if await counters.try_claim(conn, quantity, stage):
         return []
     if quantity.load is Load.LCL:
@@ -94,34 +91,3 @@ async def _insufficient(
     free_kg = from_milli(pool.weight_free_g + drawable * pool.container_weight_g)
     wanted = f"{from_milli(quantity.volume_dm3)} CBM / {from_milli(quantity.weight_g)} kg"
     return InsufficientCapacity(sailing_id, wanted, f"{free_cbm} CBM / {free_kg} kg")
-
-
-async def _claim_without_guard(conn: AsyncConnection, quantity: Quantity, stage: str) -> None:
-    """Test-only: the naive check-then-write the conditional UPDATE exists to prevent.
-
-    Reads the free space in this transaction and writes back a value computed in Python. Used
-    only to prove that the concurrency tests really race (they must see it oversell).
-    """
-    if quantity.load is Load.FCL:
-        row = await inventory.allotment_counters(conn, quantity.counter_id)
-        if row.units_free < quantity.units:
-            raise InsufficientCapacity("?", str(quantity.units), str(row.units_free))
-        await inventory.overwrite_counters(
-            conn,
-            inventory.allotments,
-            quantity.counter_id,
-            {f"units_{stage}": row._mapping[f"units_{stage}"] + quantity.units},
-        )
-        return
-    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
-    if pool.volume_free_dm3 < quantity.volume_dm3 or pool.weight_free_g < quantity.weight_g:
-        raise InsufficientCapacity("?", str(quantity.volume_dm3), str(pool.volume_free_dm3))
-    await inventory.overwrite_counters(
-        conn,
-        inventory.pools,
-        quantity.counter_id,
-        {
-            f"volume_{stage}_dm3": pool._mapping[f"volume_{stage}_dm3"] + quantity.volume_dm3,
-            f"weight_{stage}_g": pool._mapping[f"weight_{stage}_g"] + quantity.weight_g,
-        },
-    )
