@@ -33,7 +33,12 @@ def alembic_config(database_url: str) -> Config:
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+    """Upgrade to ``revision``; ``base`` downgrades everything."""
+    config = alembic_config(database_url)
+    if revision == "base":
+        command.downgrade(config, "base")
+    else:
+        command.upgrade(config, revision)
 
 
 def _dsn(database: str) -> str:
