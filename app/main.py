@@ -25,8 +25,9 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import create_engine
 from app.inventory.api import InventoryAdminController, SailingController
+from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
-from app.reservations.api import BookingController, HoldController
+from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
 
 log = structlog.get_logger("slotpool")
@@ -47,7 +48,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             log.warning("capacity_guard.disabled", reason="test-only seam; this process can oversell")
         log.info("app.started", database=rt.dialect)
         try:
-            yield
+            if not settings.scheduler_enabled:
+                yield
+                return
+            # Stopped before the engine closes: runs in flight still need their connections.
+            async with running_scheduler(rt) as scheduler:
+                app.state.scheduler = scheduler
+                yield
         finally:
             if owned:
                 await rt.engine.dispose()
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ShipperController,
             InventoryAdminController,
             OrganisationAdminController,
+            InvariantsController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[

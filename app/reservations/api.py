@@ -8,11 +8,12 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Parameter
 
-from app.accounts.actor import Actor, Scope
+from app.accounts.actor import Actor, OrgKind, Scope
 from app.api.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain.errors import InvalidRequest, PreconditionRequired
 from app.reservations import bookings, holds
+from app.reservations.invariants import InvariantReport, check_invariants
 from app.reservations.schemas import BookingAmend, BookingPage, BookingView, HoldConfirm, HoldCreate, HoldView
 from app.reservations.views import etag
 from app.runtime import Runtime
@@ -139,3 +140,15 @@ def _version(if_match: str | None) -> int:
     if not value.startswith("v") or not value[1:].isdigit():
         raise InvalidRequest("If-Match", 'If-Match must be an ETag this API returned, such as "v3"')
     return int(value[1:])
+
+
+class InvariantsController(Controller):
+    path = "/v1/admin/invariants"
+    tags = ["admin"]
+    guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
+
+    @get("/", summary="Check DESIGN invariants 1-4 now")
+    async def check(self, rt: Runtime) -> InvariantReport:
+        """Every violation found; an empty list means the inventory and its ledger agree."""
+        violations = await check_invariants(rt)
+        return InvariantReport(ok=not violations, violations=violations)

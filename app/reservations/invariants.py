@@ -39,6 +39,11 @@ class Violation(msgspec.Struct, kw_only=True, frozen=True):
     detail: str
 
 
+class InvariantReport(msgspec.Struct, kw_only=True, frozen=True):
+    ok: bool
+    violations: list[Violation]
+
+
 async def check_invariants(rt: Runtime) -> list[Violation]:
     async with transaction(rt.engine, read_only=True) as conn:
         found = await _counters(conn)

@@ -148,3 +148,33 @@ async def test_unknown_sailing_is_404(client: Client, world: World) -> None:
     response = await client.post("/v1/holds", json=fcl_hold(uuid.uuid4()), headers=world.shipper.posting())
     assert response.status_code == 404
     assert response.json()["type"] == "/problems/not-found"
+
+
+async def test_operator_checks_invariants_over_http(client: Client, world: World) -> None:
+    await client.post("/v1/holds", json=fcl_hold(world.sailing.id, 2), headers=world.shipper.posting())
+
+    report = await client.get("/v1/admin/invariants", headers=world.operator.headers)
+    refused = await client.get("/v1/admin/invariants", headers=world.shipper.headers)
+
+    assert report.status_code == 200
+    assert report.json() == {"ok": True, "violations": []}
+    assert refused.status_code == 403
+
+
+async def test_invariant_check_reports_a_counter_that_drifted_from_its_holds(
+    client: Client, world: World, runtime: Runtime
+) -> None:
+    from sqlalchemy import update
+
+    from app.db import transaction
+    from app.inventory.repository import allotments
+
+    await client.post("/v1/holds", json=fcl_hold(world.sailing.id, 2), headers=world.shipper.posting())
+    async with transaction(runtime.engine) as conn:
+        await conn.execute(update(allotments).values(units_held=1))
+
+    report = (await client.get("/v1/admin/invariants", headers=world.operator.headers)).json()
+
+    assert report["ok"] is False
+    assert [v["invariant"] for v in report["violations"]] == [2]
+    assert "units_held is 1, ledger says 2" in report["violations"][0]["detail"]
