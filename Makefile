@@ -37,6 +37,11 @@ typecheck: $(BIN)/.installed-dev
 pytest: $(BIN)/.installed-dev
 	$(BIN)/pytest
 
+# Scheduled jobs alone, next to API replicas run with SLOTPOOL_SCHEDULER_ENABLED=false.
+worker: $(BIN)/.installed
+	$(BIN)/alembic upgrade head
+	$(BIN)/slotpool worker
+
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/holds.py
 

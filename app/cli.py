@@ -1,5 +1,5 @@
 """Operator commands, added to the Litestar CLI: ``slotpool create-api-key``, ``seed-demo``,
-``check-invariants``."""
+``check-invariants``, ``worker``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.accounts.schemas import ApiKeyCreate, OrganisationCreate
 from app.config import Settings
 from app.db import create_engine
 from app.demo import seed_demo
+from app.jobs.worker import run_worker
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
 
@@ -75,7 +76,13 @@ def check_invariants_command() -> None:
     click.echo("All invariants hold.")
 
 
+@click.command("worker")
+def worker_command() -> None:
+    """Run only the scheduled jobs (expiring holds, purging), no HTTP, until SIGTERM or SIGINT."""
+    asyncio.run(run_worker(Settings.from_env()))
+
+
 class SlotpoolCLIPlugin(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
-        for command in (create_api_key_command, seed_demo_command, check_invariants_command):
+        for command in (create_api_key_command, seed_demo_command, check_invariants_command, worker_command):
             cli.add_command(command)

@@ -25,7 +25,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     idempotency_retention_hours: int = 48
     # A request that died mid-flight frees its key after this lease.
     idempotency_lease_seconds: int = 60
+    # Off in API replicas when `slotpool worker` processes run the jobs instead.
     scheduler_enabled: bool = True
+    # A run that falls this far behind its schedule still runs (once: runs coalesce).
+    job_misfire_grace_seconds: int = 30
+    expire_interval_seconds: float = 1.0
+    # Holds released per transaction: short transactions, and little lost to a cancellation.
+    expire_batch_size: int = 500
+    # One run stops claiming batches after this long; the next run carries on.
+    expire_time_budget_seconds: float = 5.0
+    purge_interval_seconds: int = 86_400
+    purge_batch_size: int = 5_000
+    # Delivered outbox events are kept this long for inspection and replay.
+    outbox_retention_days: int = 7
     log_level: str = "INFO"
     log_json: bool = True
     # Test-only seam: when true the hold path skips its capacity guard. Refused outside tests.
@@ -56,6 +68,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ValueError("SLOTPOOL_HOLD_TTL_DEFAULT_SECONDS exceeds the maximum")
         if self.idempotency_retention_hours < 24:
             raise ValueError("idempotency keys are kept at least 24 hours")
+        if min(self.expire_interval_seconds, self.expire_time_budget_seconds) <= 0:
+            raise ValueError("expire interval and time budget must be positive")
+        if min(self.expire_batch_size, self.purge_batch_size, self.purge_interval_seconds) <= 0:
+            raise ValueError("batch sizes and the purge interval must be positive")
+        if self.outbox_retention_days < 0 or self.job_misfire_grace_seconds <= 0:
+            raise ValueError("outbox retention must be >= 0 and the misfire grace positive")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,0 +1,23 @@
+"""What a job module hands to the scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from app.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job body run every ``every_seconds`` under a fixed id.
+
+    ``run`` must be safe on every replica at once: it claims its work row by row, or takes a
+    single-leader lock (``leader_key``, unique per job) through :func:`app.jobs.leader.run_as_leader`.
+    ``run`` may be cancelled at any await; it must leave nothing half done when it is.
+    """
+
+    id: str
+    every_seconds: float
+    run: Callable[[Runtime], Awaitable[object]]
+    leader_key: int | None = None
