@@ -11,7 +11,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, insert, literal, select, true, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Update,
+    and_,
+    exists,
+    insert,
+    literal,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -192,15 +204,14 @@ async def insert_pool(conn: AsyncConnection, values: Mapping[str, Any]) -> uuid.
 # --- counters -------------------------------------------------------------------------------
 
 
-async def adjust(
-    conn: AsyncConnection,
+def adjustment(
     table: Table,
     row_id: uuid.UUID,
     deltas: Mapping[str, int],
     *,
     when: ColumnElement[bool] | None = None,
-) -> bool:
-    """Add ``deltas`` to counters of one row if ``when`` holds; True when the row changed.
+) -> Update:
+    """``UPDATE table SET counter = counter + delta ... WHERE id = :id [AND when] RETURNING id``.
 
     The condition is evaluated by the database on the row it updates, so concurrent callers
     can never both pass it on the same free space.
@@ -209,7 +220,19 @@ async def adjust(
     if when is not None:
         statement = statement.where(when)
     statement = statement.values({name: table.c[name] + delta for name, delta in deltas.items()})
-    result = await conn.execute(statement.returning(table.c.id))
+    return statement.returning(table.c.id)
+
+
+async def adjust(
+    conn: AsyncConnection,
+    table: Table,
+    row_id: uuid.UUID,
+    deltas: Mapping[str, int],
+    *,
+    when: ColumnElement[bool] | None = None,
+) -> bool:
+    """Add ``deltas`` to counters of one row if ``when`` holds; True when the row changed."""
+    result = await conn.execute(adjustment(table, row_id, deltas, when=when))
     return result.first() is not None
 
 

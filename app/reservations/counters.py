@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table
+from sqlalchemy import Table, Update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.states import Load
@@ -74,15 +74,18 @@ def _table(quantity: Quantity) -> Table:
     return inventory.allotments if quantity.load is Load.FCL else inventory.pools
 
 
-async def try_claim(conn: AsyncConnection, quantity: Quantity, stage: str = "held") -> bool:
-    """Add to ``held`` (or ``booked``) only if that much space is free; positive parts only."""
+def claim_statement(quantity: Quantity, stage: str = "held") -> Update:
+    """The conditional UPDATE that adds to ``held`` (or ``booked``) only if that much is free."""
     if quantity.load is Load.FCL:
         when = inventory.units_available(quantity.units)
     else:
         when = inventory.space_available(max(quantity.volume_dm3, 0), max(quantity.weight_g, 0))
-    return await inventory.adjust(
-        conn, _table(quantity), quantity.counter_id, _deltas(quantity, stage), when=when
-    )
+    return inventory.adjustment(_table(quantity), quantity.counter_id, _deltas(quantity, stage), when=when)
+
+
+async def try_claim(conn: AsyncConnection, quantity: Quantity, stage: str = "held") -> bool:
+    """Add to ``held`` (or ``booked``) only if that much space is free; positive parts only."""
+    return (await conn.execute(claim_statement(quantity, stage))).first() is not None
 
 
 async def move(conn: AsyncConnection, quantity: Quantity, *, held: int = 0, booked: int = 0) -> None:

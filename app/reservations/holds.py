@@ -48,10 +48,6 @@ async def place_hold(
             target, quantity, tariff, price = await _lcl_plan(conn, request, now_sql)
         if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
             raise SailingClosed(request.sailing_id, target.status)
-        if observed is None:
-            await space.claim(rt, conn, request.sailing_id, quantity, now_sql)
-        else:
-            await unguarded.claim(conn, quantity, observed)
         now: datetime = target.now
         row: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -75,12 +71,19 @@ async def place_hold(
             "expires_at": min(now + ttl, target.cut_off),
             "ended_at": None,
         }
-        await repository.insert_hold(conn, row)
         view = hold_view(SimpleNamespace(**row))
+        # Everything that does not touch the hot counter row goes first, so that its lock is
+        # held only for the claim, the hold's insert and the commit (DESIGN section 4). A
+        # failed claim rolls all of it back.
         event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
         await outbox.record(conn, [event], now)
         if finish is not None:
             await finish(conn, view)
+        if observed is None:
+            await space.claim_for_hold(rt, conn, request.sailing_id, quantity, now_sql, row)
+        else:
+            await unguarded.claim(conn, quantity, observed)
+            await repository.insert_hold(conn, row)
     return view
 
 

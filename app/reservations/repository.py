@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, insert, literal, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Table, Update, insert, literal, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
@@ -94,6 +94,25 @@ async def sailing_exists(conn: AsyncConnection, sailing_id: uuid.UUID) -> bool:
 
 async def insert_hold(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
     await conn.execute(insert(holds).values(dict(values)))
+
+
+async def insert_hold_if_claimed(conn: AsyncConnection, claim: Update, values: Mapping[str, Any]) -> bool:
+    """Run the counter's conditional UPDATE and, if it took the space, insert the hold.
+
+    On PostgreSQL this is one statement (``WITH claimed AS (UPDATE ... RETURNING) INSERT ...
+    SELECT ... FROM claimed``): one round trip while the counter's row lock is held. SQLite,
+    which has no DML in CTEs, runs the two statements; its writers are serialized anyway.
+    """
+    if conn.dialect.name != "postgresql":
+        if (await conn.execute(claim)).first() is None:
+            return False
+        await insert_hold(conn, values)
+        return True
+    claimed = claim.cte("claimed")
+    columns = list(values)
+    row = select(*(literal(values[c], holds.c[c].type).label(c) for c in columns)).select_from(claimed)
+    statement = insert(holds).from_select(columns, row).returning(holds.c.id)
+    return (await conn.execute(statement)).first() is not None
 
 
 async def get_hold(conn: AsyncConnection, hold_id: uuid.UUID, actor: Actor) -> AnyRow | None:

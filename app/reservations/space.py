@@ -21,6 +21,21 @@ from app.reservations.views import hold_event
 from app.runtime import Runtime
 
 
+async def claim_for_hold(
+    rt: Runtime,
+    conn: AsyncConnection,
+    sailing_id: uuid.UUID,
+    quantity: Quantity,
+    now_sql: ColumnElement[datetime],
+    hold: dict[str, Any],
+) -> None:
+    """Take the space and insert the hold; the fast path is a single statement on PostgreSQL."""
+    if await repository.insert_hold_if_claimed(conn, counters.claim_statement(quantity), hold):
+        return
+    await claim(rt, conn, sailing_id, quantity, now_sql, tried=True)
+    await repository.insert_hold(conn, hold)
+
+
 async def claim(
     rt: Runtime,
     conn: AsyncConnection,
@@ -28,14 +43,17 @@ async def claim(
     quantity: Quantity,
     now_sql: ColumnElement[datetime],
     stage: str = "held",
+    *,
+    tried: bool = False,
 ) -> list[Any]:
     """Add to the counter's ``stage`` (held or booked), reclaiming overdue holds and drawing a
     container into an LCL pool if needed.
 
+    ``tried``: the caller's own conditional UPDATE just failed, so go straight to reclaiming.
     Returns the holds that were reclaimed on the way; raises InsufficientCapacity with
     nothing changed (the transaction rolls back) when the space is not there.
     """
-    if await counters.try_claim(conn, quantity, stage):
+    if not tried and await counters.try_claim(conn, quantity, stage):
         return []
     if quantity.load is Load.LCL:
         assert quantity.pool_id is not None
