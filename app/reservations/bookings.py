@@ -54,7 +54,6 @@ async def confirm_hold(
             raise await _why_not_confirmable(conn, actor, hold_id)
         _check_cargo_fits(Quantity.of(hold), request.cargo)
         quantity = Quantity.of(hold)
-        await counters.move(conn, quantity, held=-1, booked=+1)
         now: datetime = hold.ended_at
         row: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -80,7 +79,6 @@ async def confirm_hold(
             "created_at": now,
             "updated_at": now,
         }
-        await repository.insert_booking(conn, row)
         view = booking_view(SimpleNamespace(**row))
         await outbox.record(
             conn,
@@ -96,6 +94,10 @@ async def confirm_hold(
         )
         if finish is not None:
             await finish(conn, view)
+        # The hot counter row last (then the booking, whose foreign key points at it): its lock
+        # is held only for these two statements and the commit.
+        await counters.move(conn, quantity, held=-1, booked=+1)
+        await repository.insert_booking(conn, row)
     return view
 
 
