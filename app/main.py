@@ -29,6 +29,8 @@ from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
+from app.sync.api import CarrierNotificationController, CarrierSyncAdminController
+from app.sync.registry import CarrierRegistry
 
 log = structlog.get_logger("slotpool")
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems$"]
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 app.state.scheduler = scheduler
                 yield
         finally:
+            await app.state.carrier_registry.aclose()
             if owned:
                 await rt.engine.dispose()
 
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ShipperController,
             InventoryAdminController,
             OrganisationAdminController,
+            CarrierSyncAdminController,
+            CarrierNotificationController,
             InvariantsController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
@@ -79,7 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         # An injected runtime (tests) is usable at once, even where no lifespan runs.
-        state=State({"runtime": runtime, "key_cache": KeyCache()}),
+        state=State({"runtime": runtime, "key_cache": KeyCache(), "carrier_registry": CarrierRegistry()}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Slotpool",

@@ -5,19 +5,35 @@ from app.db import Base
 from app.events.models import IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
 from app.reservations.models import Booking, Hold
+from app.sync.models import (
+    AllotmentOffer,
+    CarrierAccount,
+    CarrierBooking,
+    CarrierNotification,
+    CarrierSyncState,
+    SailingCarrierState,
+    SyncChange,
+)
 
 metadata = Base.metadata
 
 __all__ = [
     "Allotment",
+    "AllotmentOffer",
     "ApiKey",
     "Booking",
     "Carrier",
+    "CarrierAccount",
+    "CarrierBooking",
+    "CarrierNotification",
+    "CarrierSyncState",
     "Hold",
     "IdempotencyRecord",
     "Organisation",
     "OutboxEvent",
     "Pool",
     "Sailing",
+    "SailingCarrierState",
+    "SyncChange",
     "metadata",
 ]

@@ -1,0 +1,103 @@
+"""HTTP endpoints of the carrier sync (operators) and of carrier notifications (carriers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+
+from app.accounts.actor import Actor, OrgKind, Scope
+from app.api.auth import requires
+from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.runtime import Runtime
+from app.sync import notifications, service
+from app.sync.registry import CarrierRegistry
+from app.sync.schemas import (
+    CarrierAccountLink,
+    CarrierAccountView,
+    CarrierHealthView,
+    NotificationReceipt,
+    SyncReport,
+)
+
+
+async def provide_carrier_registry(request: Request[Any, Any, Any]) -> CarrierRegistry:
+    registry: CarrierRegistry = request.app.state.carrier_registry
+    return registry
+
+
+class CarrierSyncAdminController(Controller):
+    """Operators watch carrier health and trigger a sync now."""
+
+    path = "/v1/admin"
+    tags = ["admin"]
+    guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
+    dependencies = {"registry": Provide(provide_carrier_registry)}
+
+    @get("/carriers/health", summary="Sync health and circuit breaker of every carrier")
+    async def health(self, rt: Runtime, registry: CarrierRegistry) -> list[CarrierHealthView]:
+        return await service.carrier_health(rt, registry)
+
+    @post("/carriers/{scac:str}/sync", summary="Sync one carrier now")
+    async def sync_carrier(
+        self,
+        request: AnyRequest,
+        scac: str,
+        rt: Runtime,
+        actor: Actor,
+        registry: CarrierRegistry,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[SyncReport]:
+        return await run_idempotent(
+            request, rt, actor, lambda finish: service.sync_carrier(rt, registry, scac, finish), status=200
+        )
+
+    @post("/sync", summary="Sync every carrier now")
+    async def sync_all(
+        self,
+        request: AnyRequest,
+        rt: Runtime,
+        actor: Actor,
+        registry: CarrierRegistry,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[SyncReport]:
+        return await run_idempotent(
+            request, rt, actor, lambda finish: service.sync_all(rt, registry, finish), status=200
+        )
+
+    @post(
+        "/carriers/{scac:str}/account", summary="Link a carrier to the organisation whose keys speak for it"
+    )
+    async def link_account(
+        self,
+        request: AnyRequest,
+        scac: str,
+        data: CarrierAccountLink,
+        rt: Runtime,
+        actor: Actor,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[CarrierAccountView]:
+        return await run_idempotent(
+            request,
+            rt,
+            actor,
+            lambda finish: notifications.link_carrier_account(rt, scac, data, finish),
+            status=201,
+        )
+
+
+class CarrierNotificationController(Controller):
+    """Carriers report booking status changes (DCSA Booking 2.0 notifications, CloudEvents).
+
+    No Idempotency-Key here, unlike every other POST: carriers do not send one, and the
+    CloudEvent id serves instead (the same event twice answers 200 and changes nothing).
+    """
+
+    path = "/v1/carriers"
+    tags = ["carriers"]
+    guards = [requires(Scope.READ, OrgKind.CARRIER)]
+
+    @post("/{scac:str}/notifications", summary="Receive a DCSA booking notification", status_code=200)
+    async def receive(self, request: AnyRequest, scac: str, rt: Runtime, actor: Actor) -> NotificationReceipt:
+        return await notifications.receive_booking_notification(rt, actor, scac, await request.body())
