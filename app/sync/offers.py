@@ -2,9 +2,10 @@
 
 What is applied and what is only recorded (``carrier_sync_changes``, for the scheduler):
 
-- a new sailing is inserted open, with one allotment per size-type offered (``units_total`` =
-  units offered, the offered rate) and an LCL pool on the first 20' size-type offered, priced
-  with the default LCL tariff below; the booking cut-off is the earliest DCSA cut-off;
+- a new sailing (unless cancelled or already past its booking cut-off) is inserted open, with
+  one allotment per size-type offered (``units_total`` = units offered, the offered rate) and
+  an LCL pool on the first 20' size-type offered, priced with the default LCL tariff below;
+  the booking cut-off is the earliest DCSA cut-off;
 - ETD, ETA or cut-offs that moved are written to the sailing (with the booking cut-off derived
   again) and recorded;
 - more units offered lift ``units_total`` (safe: nothing sold is touched) and are recorded;
@@ -129,8 +130,8 @@ async def apply_offer(
         conn, carrier_id, offer.voyage_number, offer.port_of_loading, offer.port_of_discharge
     )
     if sailing is None:
-        if offer.status == "cancelled":
-            return []  # never sold here: nothing to discover
+        if offer.status == "cancelled" or booking_cut_off(_sailing_request(offer)) <= at:
+            return []  # never sold here, and nothing left to sell: nothing to discover
         found = await _discover(conn, carrier_id, offer, at)
     elif offer.status == "cancelled":
         found = await cancel(conn, carrier_id, sailing.id, at, reason="listed as cancelled")
