@@ -51,7 +51,7 @@ class CarrierRegistry:
     ) -> CarrierAdapter:
         """The cached adapter of a carrier row, rebuilt if the row's kind or settings changed.
         Bad settings raise ValueError (from ``carriers.registry.build_adapter``)."""
-        fingerprint = json.dumps([kind, settings], sort_keys=True, default=str)
+        fingerprint = _fingerprint(kind, settings)
         cached = self._adapters.get(scac)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
@@ -60,6 +60,11 @@ class CarrierRegistry:
         if cached is not None:
             await cached[1].aclose()
         return adapter
+
+    def install(self, scac: str, kind: str, settings: Mapping[str, Any], adapter: CarrierAdapter) -> None:
+        """Use ``adapter`` for the carrier row with this kind and settings, as if built from it
+        (an adapter built elsewhere, a test's scripted carrier); replaced when the row changes."""
+        self._adapters[scac] = (_fingerprint(kind, settings), adapter)
 
     def cached(self, scac: str) -> CarrierAdapter | None:
         """The adapter built for ``scac``, if any (tests and demos inspect simulated carriers)."""
@@ -75,3 +80,7 @@ class CarrierRegistry:
         self._adapters.clear()
         for adapter in adapters:
             await adapter.aclose()
+
+
+def _fingerprint(kind: str, settings: Mapping[str, Any]) -> str:
+    return json.dumps([kind, settings], sort_keys=True, default=str)
