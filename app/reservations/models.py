@@ -16,7 +16,22 @@ from app.dbtypes import UtcDateTime
 MONEY = Numeric(14, 2)
 
 
-class Hold(Base):
+class ClaimedSpace:
+    """Where a hold or booking sits and how much space it counts against its counter row."""
+
+    # The marketplace that placed it for its shipper, if any.
+    placed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
+    sailing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sailings.id"), index=True)
+    allotment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("allotments.id"))
+    pool_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pools.id"))
+    load: Mapped[str] = mapped_column(String(3))
+    size_type: Mapped[str] = mapped_column(String(4))
+    units: Mapped[int] = mapped_column(default=0)
+    volume_dm3: Mapped[int] = mapped_column(default=0)
+    weight_g: Mapped[int] = mapped_column(default=0)
+
+
+class Hold(ClaimedSpace, Base):
     __tablename__ = "holds"
     __table_args__ = (
         CheckConstraint("state IN ('active', 'confirmed', 'released', 'expired')", name="state"),
@@ -34,16 +49,6 @@ class Hold(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
-    # The marketplace that placed the hold for its shipper, if any.
-    placed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
-    sailing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sailings.id"), index=True)
-    allotment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("allotments.id"))
-    pool_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pools.id"))
-    load: Mapped[str] = mapped_column(String(3))
-    size_type: Mapped[str] = mapped_column(String(4))
-    units: Mapped[int] = mapped_column(default=0)
-    volume_dm3: Mapped[int] = mapped_column(default=0)
-    weight_g: Mapped[int] = mapped_column(default=0)
     # The locked quote: tariff and the price it gave for this quantity.
     rate: Mapped[Decimal] = mapped_column(MONEY)
     minimum: Mapped[Decimal] = mapped_column(MONEY)
@@ -55,7 +60,7 @@ class Hold(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class Booking(Base):
+class Booking(ClaimedSpace, Base):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint(
@@ -70,15 +75,6 @@ class Booking(Base):
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     hold_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("holds.id"), unique=True)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
-    placed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
-    sailing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sailings.id"), index=True)
-    allotment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("allotments.id"))
-    pool_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pools.id"))
-    load: Mapped[str] = mapped_column(String(3))
-    size_type: Mapped[str] = mapped_column(String(4))
-    units: Mapped[int] = mapped_column(default=0)
-    volume_dm3: Mapped[int] = mapped_column(default=0)
-    weight_g: Mapped[int] = mapped_column(default=0)
     price: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     cargo: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -13,19 +13,27 @@ from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
 from app.schemas import Money
 
 
+def _claimed_space(row: Any) -> dict[str, Any]:
+    """The fields holds and bookings share: owner, sailing and quantity in API units."""
+    lcl = row.load == Load.LCL
+    return {
+        "sailing_id": row.sailing_id,
+        "organisation_id": row.organisation_id,
+        "placed_by": row.placed_by_id,
+        "load": Load(row.load),
+        "size_type": row.size_type,
+        "units": None if lcl else row.units,
+        "cbm": from_milli(row.volume_dm3) if lcl else None,
+        "kg": from_milli(row.weight_g) if lcl else None,
+        "price": Money(amount=row.price, currency=row.currency),
+    }
+
+
 def hold_view(row: Any) -> HoldView:
     lcl = row.load == Load.LCL
     return HoldView(
         id=row.id,
-        sailing_id=row.sailing_id,
-        organisation_id=row.organisation_id,
-        placed_by=row.placed_by_id,
-        load=Load(row.load),
-        size_type=row.size_type,
-        units=None if lcl else row.units,
-        cbm=from_milli(row.volume_dm3) if lcl else None,
-        kg=from_milli(row.weight_g) if lcl else None,
-        price=Money(amount=row.price, currency=row.currency),
+        **_claimed_space(row),
         rate=Money(amount=row.rate, currency=row.currency),
         minimum=Money(amount=row.minimum, currency=row.currency) if lcl else None,
         state=row.state,
@@ -35,19 +43,10 @@ def hold_view(row: Any) -> HoldView:
 
 
 def booking_view(row: Any) -> BookingView:
-    lcl = row.load == Load.LCL
     return BookingView(
         reference=row.reference,
         hold_id=row.hold_id,
-        sailing_id=row.sailing_id,
-        organisation_id=row.organisation_id,
-        placed_by=row.placed_by_id,
-        load=Load(row.load),
-        size_type=row.size_type,
-        units=None if lcl else row.units,
-        cbm=from_milli(row.volume_dm3) if lcl else None,
-        kg=from_milli(row.weight_g) if lcl else None,
-        price=Money(amount=row.price, currency=row.currency),
+        **_claimed_space(row),
         cargo=msgspec.convert(row.cargo, Cargo),
         parties=msgspec.convert(row.parties, Parties),
         state=row.state,
