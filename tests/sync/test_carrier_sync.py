@@ -3,6 +3,7 @@ failure stays that carrier's."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from app.sync.service import sync_all, sync_carrier
 from carriers.base import ScheduleQuery
 from carriers.simulated import SimulatedCarrier, SimulatedSettings, generate_sailings
 from tests.sync.sync_world import (
+    ScriptedCarrier,
     add_carrier,
     change_count,
     fast_registry,
@@ -289,3 +291,24 @@ async def test_recorded_changes_wait_for_the_scheduler_until_marked_handled(runt
     assert Counter(c.kind for c in pending) == {"sailing.discovered": 2}
     assert (handled, again) == (1, 0)
     assert [c.id for c in await service.pending_changes(runtime)] == [pending[1].id]
+
+
+async def test_two_replicas_syncing_at_once_apply_and_record_each_change_once(runtime: Runtime) -> None:
+    first, second = fast_registry(), fast_registry()
+    sailings = [offer("FAKE", "001E", units=10), offer("FAKE", "002E", days=27)]
+    one = await scripted_carrier(runtime, first, "FAKE", sailings)
+    two = ScriptedCarrier("FAKE", "simulated", sailings)
+    second.install("FAKE", "simulated", {}, two)
+
+    discovered = await asyncio.gather(sync_all(runtime, first), sync_all(runtime, second))
+    raised = [with_units(sailings[0], "42G1", 15), sailings[1]]
+    one.sailings = two.sailings = raised
+    lifted = await asyncio.gather(sync_all(runtime, first), sync_all(runtime, second))
+
+    assert sum(r.changes["sailing.discovered"] for r in discovered) == 2
+    assert sum(r.changes["allotment.raised"] for r in lifted) == 1
+    assert Counter(kind for kind, _, _, _ in await recorded_changes(runtime, "FAKE")) == {
+        "sailing.discovered": 2,
+        "allotment.raised": 1,
+    }
+    assert (await stored_sailings(runtime, "FAKE"))["001E"].allotments["42G1"].units_total == 15
