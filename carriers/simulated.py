@@ -9,14 +9,17 @@ a `script` of changes applied at a given sync, where a sync is one `schedules()`
     {"at_sync": 2, "voyage": "48A0W", "move_etd_hours": 24}         # ETD, ETA, cut-offs +24 h
     {"at_sync": 4, "voyage": "48A0W", "cancel": true}
 
-Sailings start after the clock's "now" (rounded down to the hour at construction), one per
-lane every 7 / `weekly_sailings` days, for `weeks` weeks. Cut-offs are derived from the ETD:
-DCO -5 d, LCO -4 d, FCO -3 d, VCO -2 d.
+Sailings lie on a fixed grid from `EPOCH`, one per lane every 7 / `weekly_sailings` days, and
+each is a pure function of the seed, the lane and its place on the grid: an adapter built at any
+time (after a restart, on another replica) offers the same voyages. Every `schedules()` call
+offers the sailings of the next `weeks` weeks after the clock's "now". Cut-offs are derived from
+the ETD: DCO -5 d, LCO -4 d, FCO -3 d, VCO -2 d.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -103,20 +106,27 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Monday 6 January 2020, 00:00 UTC: the origin of every simulated carrier's sailing grid.
+EPOCH = datetime(2020, 1, 6, tzinfo=UTC)
+
+
 def generate_sailings(
-    scac: str, settings: SimulatedSettings, start: datetime
+    scac: str, settings: SimulatedSettings, after: datetime
 ) -> dict[SailingKey, SailingOffer]:
-    """The carrier's initial schedule: a pure function of SCAC, settings and start time."""
+    """The sailings of the ``weeks`` weeks following ``after``: a pure function of SCAC,
+    settings and the grid, so that the same sailing always has the same voyage and figures."""
     sailings: dict[SailingKey, SailingOffer] = {}
     interval = timedelta(days=7) / settings.weekly_sailings
     for lane_no, lane in enumerate(settings.lanes):
         origin, _, destination = lane.partition("-")
-        rng = random.Random(f"{settings.seed}:{scac}:{lane}")
-        vessels = [(rng.choice(VESSEL_NAMES), imo_number(rng)) for _ in range(4)]
+        lane_rng = random.Random(f"{settings.seed}:{scac}:{lane}")
+        vessels = [(lane_rng.choice(VESSEL_NAMES), imo_number(lane_rng)) for _ in range(4)]
         service = f"{origin[:2]}{destination[:2]}{lane_no + 1}"
-        first = start + timedelta(days=1, hours=rng.randint(0, 47))
+        first = EPOCH + timedelta(days=1, hours=lane_rng.randint(0, 47))
         direction = "E" if destination[:2] in {"US", "CA", "MX"} else "W"
-        for n in range(settings.weeks * settings.weekly_sailings):
+        start = max(0, math.floor((after - first) / interval) + 1)
+        for n in range(start, start + settings.weeks * settings.weekly_sailings):
+            rng = random.Random(f"{settings.seed}:{scac}:{lane}:{n}")
             etd = first + n * interval
             vessel_name, imo = vessels[n % len(vessels)]
             voyage = f"{etd.isocalendar().week:02d}{chr(65 + lane_no)}{n}{direction}"
@@ -178,8 +188,7 @@ class SimulatedCarrier:
         self.scac = scac
         self.settings = settings
         self._clock = clock
-        start = clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        self._sailings = generate_sailings(scac, settings, start)
+        self._sailings = generate_sailings(scac, settings, clock())
         self._faults = random.Random(f"{settings.seed}:{scac}:faults")
         self._syncs = 0
         self._bookings: dict[str, BookingStatusReport] = {}
@@ -211,12 +220,15 @@ class SimulatedCarrier:
     async def schedules(self, query: ScheduleQuery) -> list[SailingOffer]:
         await self._answer()
         self._syncs += 1
+        now = self._clock()
+        # The window moves with time; sailings already known keep the changes applied to them.
+        for key, offer in generate_sailings(self.scac, self.settings, now).items():
+            self._sailings.setdefault(key, offer)
         for step in self.settings.script:
             if step.at_sync == self._syncs:
                 for key, offer in self._sailings.items():
                     if key.voyage_number == step.voyage:
                         self._sailings[key] = _apply(offer, step)
-        now = self._clock()
         return sorted(
             (o for o in self._sailings.values() if o.etd > now and query.matches(o)),
             key=lambda o: (o.etd, o.voyage_number),

@@ -135,3 +135,27 @@ def test_bad_settings_are_a_clear_value_error(settings: dict[str, object]) -> No
 def test_unknown_kind_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown carrier kind"):
         build_adapter("carrier-pigeon", "SIMA", {})
+
+
+async def test_adapters_built_at_different_times_offer_the_same_sailings() -> None:
+    """A restart or another replica must not see every sailing as new or moved."""
+    early = build_simulated("SIMA", {"seed": 5}, clock=frozen_now)
+    later = build_simulated("SIMA", {"seed": 5}, clock=lambda: NOW + timedelta(hours=7, minutes=13))
+
+    first = {o.key: o for o in await early.schedules(ScheduleQuery())}
+    second = {o.key: o for o in await later.schedules(ScheduleQuery())}
+
+    shared = first.keys() & second.keys()
+    assert len(shared) >= len(first) - 1
+    assert all(first[key] == second[key] for key in shared)
+
+
+async def test_the_schedule_window_moves_with_time() -> None:
+    now = {"at": NOW}
+    simulated = build_simulated("SIMA", {"seed": 5, "weeks": 2}, clock=lambda: now["at"])
+    before = {o.key for o in await simulated.schedules(ScheduleQuery())}
+
+    now["at"] = NOW + timedelta(weeks=3)
+    after = {o.key for o in await simulated.schedules(ScheduleQuery())}
+
+    assert after and not after & before
