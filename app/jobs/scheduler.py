@@ -56,6 +56,11 @@ class JobScheduler:
         self._scheduler: AsyncIOScheduler | None = None
 
     @property
+    def apscheduler(self) -> AsyncIOScheduler | None:
+        """The APScheduler instance while started, for inspection."""
+        return self._scheduler
+
+    @property
     def running(self) -> bool:
         return self._scheduler is not None and bool(self._scheduler.running)
 
