@@ -3,7 +3,7 @@ and a failed commit is never answered 2xx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -333,7 +333,11 @@ def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
     def forget(conn: Connection) -> None:
         conn.info.pop("inserts_hold", None)
 
-    listeners = [("after_cursor_execute", mark_hold_insert), ("commit", fail_commit), ("rollback", forget)]
+    listeners: list[tuple[str, Callable[..., Any]]] = [
+        ("after_cursor_execute", mark_hold_insert),
+        ("commit", fail_commit),
+        ("rollback", forget),
+    ]
     for name, listener in listeners:
         event.listen(engine, name, listener)
     try:

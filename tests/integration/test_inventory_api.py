@@ -217,7 +217,7 @@ async def test_search_filters_by_lane(client: Client, world: World, runtime: Run
 
 
 async def test_search_filters_by_etd_window(client: Client, world: World, runtime: Runtime) -> None:
-    lane = {"origin": "VNSGN", "destination": "USLGB"}
+    lane: dict[str, Any] = {"origin": "VNSGN", "destination": "USLGB"}
     early = await make_sailing(runtime, cut_off_in=timedelta(days=2), **lane)
     middle = await make_sailing(runtime, cut_off_in=timedelta(days=5), **lane)
     late = await make_sailing(runtime, cut_off_in=timedelta(days=9), **lane)
@@ -241,7 +241,7 @@ async def test_search_filters_by_etd_window(client: Client, world: World, runtim
 async def test_search_filters_by_size_type_and_free_units(
     client: Client, world: World, runtime: Runtime
 ) -> None:
-    lane = {"origin": "THLCH", "destination": "AUSYD"}
+    lane: dict[str, Any] = {"origin": "THLCH", "destination": "AUSYD"}
     forties = await make_sailing(runtime, units=10, **lane)
     twenties = await make_sailing(runtime, units=10, size_type="22G1", **lane)
     nearly_full = await make_sailing(runtime, units=10, **lane)
@@ -259,7 +259,7 @@ async def test_search_filters_by_size_type_and_free_units(
 
 
 async def test_search_filters_by_free_lcl_volume(client: Client, world: World, runtime: Runtime) -> None:
-    lane = {"origin": "INNSA", "destination": "GBFXT"}
+    lane: dict[str, Any] = {"origin": "INNSA", "destination": "GBFXT"}
     roomy = await make_sailing(runtime, units=10, **lane)
     one_box = await make_sailing(runtime, units=1, **lane)
     await make_sailing(runtime, units=10, pool=False, **lane)
@@ -274,7 +274,7 @@ async def test_search_filters_by_free_lcl_volume(client: Client, world: World, r
 async def test_search_hides_sailings_past_their_cut_off(
     client: Client, world: World, runtime: Runtime
 ) -> None:
-    lane = {"origin": "MYPKG", "destination": "ZADUR"}
+    lane: dict[str, Any] = {"origin": "MYPKG", "destination": "ZADUR"}
     closing = await make_sailing(runtime, cut_off_in=timedelta(minutes=1), **lane)
     open_one = await make_sailing(runtime, cut_off_in=timedelta(days=2), **lane)
     assert await search(client, world, origin="MYPKG") == ids(closing, open_one)
@@ -287,7 +287,7 @@ async def test_search_hides_sailings_past_their_cut_off(
 async def test_search_paginates_in_etd_order_with_a_cursor(
     client: Client, world: World, runtime: Runtime
 ) -> None:
-    lane = {"origin": "TWKHH", "destination": "CAVAN"}
+    lane: dict[str, Any] = {"origin": "TWKHH", "destination": "CAVAN"}
     made = [await make_sailing(runtime, cut_off_in=timedelta(days=d), **lane) for d in (6, 2, 5, 3, 4)]
     in_etd_order = sorted(made, key=lambda s: s.etd)
 
