@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from litestar import Litestar
@@ -33,6 +33,20 @@ from app.sync.api import CarrierNotificationController, CarrierSyncAdminControll
 from app.sync.registry import CarrierRegistry
 
 log = structlog.get_logger("slotpool")
+
+
+class SlotpoolApp(Litestar):
+    """Litestar with the request id taken before anything else runs, so that every answer
+    (404, 405 and 401 included, which are raised before route middleware) carries it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._with_request_id = request_id_middleware(cast(Any, super().__call__))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._with_request_id(scope, receive, send)
+
+
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems$"]
 
 
@@ -62,7 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if owned:
                 await rt.engine.dispose()
 
-    return Litestar(
+    return SlotpoolApp(
         route_handlers=[
             health,
             ready,
@@ -79,7 +93,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[
-            cast(Any, request_id_middleware),
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

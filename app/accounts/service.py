@@ -34,13 +34,16 @@ async def create_organisation(
             marketplace_id=request.marketplace_id,
             at=now,
         )
-    return OrganisationView(
-        id=org_id,
-        name=request.name,
-        kind=request.kind,
-        marketplace_id=request.marketplace_id,
-        created_at=now,
-    )
+        view = OrganisationView(
+            id=org_id,
+            name=request.name,
+            kind=request.kind,
+            marketplace_id=request.marketplace_id,
+            created_at=now,
+        )
+        if finish is not None:
+            await finish(conn, view)
+    return view
 
 
 async def list_organisations(rt: Runtime) -> list[OrganisationView]:

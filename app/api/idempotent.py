@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
+import structlog
 from litestar import Request, Response
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,6 +25,7 @@ from app.events.idempotency import Finish
 from app.runtime import Runtime
 
 JSON = "application/json"
+log = structlog.get_logger("slotpool.api")
 AnyRequest = Request[Any, Any, Any]
 # Documented in OpenAPI as required; checked (with a problem answer) by run_idempotent, so
 # that a missing key is 400 ``idempotency-key-missing`` rather than a generic validation error.
@@ -78,6 +80,7 @@ async def run_idempotent(
         answer["headers"] = {**headers(stored), "content-type": JSON}
         body = msgspec.json.encode(stored)
         await idempotency.complete(conn, claim, status, body, answer["headers"])
+        answer["stored"] = True
 
     try:
         view = await operation(finish)
@@ -90,6 +93,12 @@ async def run_idempotent(
         with contextlib.suppress(Exception):
             await idempotency.abandon(rt, claim)
         raise
+    if "stored" not in answer:
+        # A service that forgot to store its answer in its transaction: store it now rather
+        # than leave the key in flight (a late retry would then do the change twice).
+        log.warning("idempotency.stored_after_commit", path=request.url.path)
+        answer["headers"] = {**headers(view), "content-type": JSON}
+        await idempotency.complete_alone(rt, claim, status, msgspec.json.encode(view), answer["headers"])
     # The first answer is the view itself; what was stored for replays may be redacted.
     return Response(
         content=msgspec.json.encode(view),

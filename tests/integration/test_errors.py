@@ -87,15 +87,6 @@ async def test_a_wrong_method_is_a_405_problem(client: Client, world: World) -> 
     assert problem["type"] == "/problems/method-not-allowed"
 
 
-REQUEST_ID_BUG = (
-    "BUG: request_id_middleware is registered as Litestar app middleware, inside Litestar's "
-    "outer exception handling: an error raised outside a route handler (404 unknown path, 405 "
-    "wrong method, 401 from ApiKeyMiddleware) is answered through the original `send`, so the "
-    "answer lacks X-Request-ID; for 404/405 the problem body also lacks request_id"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=REQUEST_ID_BUG)
 async def test_routing_errors_carry_the_request_id_too(client: Client, world: World) -> None:
     headers = {**world.shipper.headers, "X-Request-ID": "trace-route-1"}
 
@@ -107,7 +98,6 @@ async def test_routing_errors_carry_the_request_id_too(client: Client, world: Wo
         assert response.headers.get("x-request-id") == "trace-route-1"
 
 
-@pytest.mark.xfail(strict=True, reason=REQUEST_ID_BUG)
 async def test_an_unauthorised_answer_echoes_the_request_id(client: Client) -> None:
     response = await client.get("/v1/sailings", headers={"X-Request-ID": "trace-401"})
 

@@ -278,12 +278,6 @@ async def test_api_key_issuance_replay_answers_key_null(
     assert all(clear_key.encode() not in body for body in stored if body is not None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: accounts.service.create_organisation ignores its `finish` callback, so the "
-    "idempotency record of POST /v1/admin/organisations and POST /v1/shippers is never completed; "
-    "a retry with the same key answers 409 in-flight, and after the lease creates a second organisation",
-)
 async def test_a_registered_shipper_is_replayed_not_registered_twice(
     client: Client, world: World, runtime: Runtime
 ) -> None:
@@ -298,12 +292,6 @@ async def test_a_registered_shipper_is_replayed_not_registered_twice(
     assert replay.headers["idempotent-replayed"] == "true"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: accounts.service.create_organisation ignores its `finish` callback; once the "
-    "lease has passed, a retry of POST /v1/admin/organisations with the same key creates a "
-    "second organisation",
-)
 async def test_an_organisation_is_created_once_however_late_the_retry(
     client: Client, world: World, runtime: Runtime
 ) -> None:
