@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from litestar import Litestar
@@ -27,6 +27,7 @@ from app.db import create_engine
 from app.inventory.api import InventoryAdminController, SailingController
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
+from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
 from app.sync.api import CarrierNotificationController, CarrierSyncAdminController
@@ -58,7 +59,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owned = runtime is None
-        rt = runtime or Runtime(settings=settings, engine=create_engine(settings), clock=Clock())
+        rt = runtime or Runtime(
+            settings=settings,
+            engine=create_engine(settings),
+            clock=Clock(),
+            carriers=app.state.carrier_registry,
+        )
         app.state.runtime = rt
         if settings.unsafe_disable_capacity_guard:
             log.warning("capacity_guard.disabled", reason="test-only seam; this process can oversell")
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             OrganisationAdminController,
             CarrierSyncAdminController,
             CarrierNotificationController,
+            ReconcileAdminController,
             InvariantsController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
@@ -97,7 +104,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         # An injected runtime (tests) is usable at once, even where no lifespan runs.
-        state=State({"runtime": runtime, "key_cache": KeyCache(), "carrier_registry": CarrierRegistry()}),
+        # One carrier registry for the sync API and the jobs: the injected runtime's, if any.
+        state=State(
+            {
+                "runtime": runtime,
+                "key_cache": KeyCache(),
+                "carrier_registry": runtime.carriers if runtime is not None else CarrierRegistry(),
+            }
+        ),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Slotpool",
