@@ -146,20 +146,24 @@ async def expire_overdue(
     counter: ColumnElement[bool] | None = None,
     limit: int | None = None,
 ) -> list[AnyRow]:
-    """Mark overdue active holds expired and return them.
+    """Mark overdue active holds expired (at most ``limit``, oldest first) and return them.
 
     Rows another transaction has locked (being confirmed, released or swept) are skipped on
-    PostgreSQL, so the caller never waits on them while holding a counter lock.
+    PostgreSQL, so the caller never waits on them while holding a counter lock. The claim is
+    its own statement: inside an ``IN (...)`` subquery PostgreSQL may re-run a ``LIMIT``ed
+    subquery per outer row and so exceed the limit.
     """
     overdue = select(holds.c.id).where(holds.c.state == "active", holds.c.expires_at <= now)
     if counter is not None:
         overdue = overdue.where(counter)
     if limit is not None:
         overdue = overdue.order_by(holds.c.expires_at).limit(limit)
-    overdue = overdue.with_for_update(skip_locked=True)
+    claimed = list((await conn.execute(overdue.with_for_update(skip_locked=True))).scalars())
+    if not claimed:
+        return []
     statement = (
         update(holds)
-        .where(holds.c.id.in_(overdue.scalar_subquery()), holds.c.state == "active")
+        .where(holds.c.id.in_(claimed), holds.c.state == "active")
         .values(state="expired", ended_at=now)
         .returning(*holds.c)
     )

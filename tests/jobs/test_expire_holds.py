@@ -173,18 +173,7 @@ async def poll(read: Any, *, until: object, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_expire_holds_with_a_limit_expires_at_most_that_many(
-    runtime: Runtime, world: World, database_url: str, request: pytest.FixtureRequest
-) -> None:
-    if database_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: repository.expire_overdue puts LIMIT ... FOR UPDATE SKIP LOCKED in an"
-                " IN-subquery; PostgreSQL plans a nested-loop semi-join that re-runs it per outer"
-                " row, so every overdue hold is expired in one batch",
-            )
-        )
+async def test_expire_holds_with_a_limit_expires_at_most_that_many(runtime: Runtime, world: World) -> None:
     for _ in range(6):
         await place_fcl(runtime, world.shipper, world.sailing.id, ttl_seconds=60)
     runtime.clock.advance(61)
