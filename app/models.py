@@ -4,6 +4,7 @@ from app.accounts.models import ApiKey, Organisation
 from app.db import Base
 from app.events.models import IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
+from app.reconcile.models import AllotmentRelease, RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (
     AllotmentOffer,
@@ -20,6 +21,7 @@ metadata = Base.metadata
 __all__ = [
     "Allotment",
     "AllotmentOffer",
+    "AllotmentRelease",
     "ApiKey",
     "Booking",
     "Carrier",
@@ -32,6 +34,7 @@ __all__ = [
     "Organisation",
     "OutboxEvent",
     "Pool",
+    "RolledBooking",
     "Sailing",
     "SailingCarrierState",
     "SyncChange",

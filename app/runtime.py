@@ -1,4 +1,4 @@
-"""What a running process shares: settings, the engine and the database clock."""
+"""What a running process shares: settings, the engine, the database clock and the carriers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import Clock
 from app.config import Settings
+from app.sync.registry import CarrierRegistry
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,9 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     clock: Clock = field(default_factory=Clock)
+    # Carrier adapters and circuit breakers, shared by the sync API and the jobs. Cheap to make:
+    # adapters are built on first use.
+    carriers: CarrierRegistry = field(default_factory=CarrierRegistry)
 
     @property
     def dialect(self) -> str:

@@ -52,5 +52,11 @@ LIVE_BOOKING_STATES: frozenset[BookingState] = frozenset(
 CHANGEABLE_BOOKING_STATES: frozenset[BookingState] = frozenset({BookingState.CONFIRMED, BookingState.AMENDED})
 
 
+# Live bookings a carrier's cut or cancellation may roll to another sailing: not yet shipped.
+ROLLABLE_BOOKING_STATES: frozenset[BookingState] = frozenset(
+    {BookingState.CONFIRMED, BookingState.AMENDED, BookingState.CLOSED}
+)
+
+
 def can_transition(current: HoldState, target: HoldState) -> bool:
     return target in HOLD_TRANSITIONS[current]
