@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Settings
-from app.jobs import expire_holds, purge
+from app.jobs import expire_holds, purge, reconcile, release_unused, sync_carriers
 from app.jobs.job import ScheduledJob
 from app.runtime import Runtime
 
@@ -30,7 +30,13 @@ log = structlog.get_logger("slotpool.jobs")
 
 # Every job this service runs; carrier sync, cut-off closing, allotment release and webhook
 # delivery join here as one module each.
-JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (expire_holds.scheduled, purge.scheduled)
+JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
+    expire_holds.scheduled,
+    purge.scheduled,
+    sync_carriers.scheduled,
+    reconcile.scheduled,
+    release_unused.scheduled,
+)
 
 
 def scheduled_jobs(settings: Settings) -> list[ScheduledJob]:
