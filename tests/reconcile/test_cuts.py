@@ -58,7 +58,9 @@ async def test_a_cut_within_unsold_units_lowers_the_total_and_touches_nothing_so
     assert await check_invariants(lane.rt) == []
 
 
-async def test_a_cut_below_what_is_sold_releases_the_newest_hold_first(runtime: Runtime, world: World) -> None:
+async def test_a_cut_below_what_is_sold_releases_the_newest_hold_first(
+    runtime: Runtime, world: World
+) -> None:
     lane = await make_lane(runtime)
     older = await fcl_hold(lane.rt, world.shipper, lane.ids["R1"], 2)
     newer = await fcl_hold(lane.rt, world.other_shipper, lane.ids["R1"], 2)
@@ -117,7 +119,9 @@ async def test_a_deep_cut_releases_every_hold_before_rolling_the_newest_bookings
     assert await check_invariants(lane.rt) == []
 
 
-async def test_a_rolled_booking_is_told_when_no_later_sailing_has_space(runtime: Runtime, world: World) -> None:
+async def test_a_rolled_booking_is_told_when_no_later_sailing_has_space(
+    runtime: Runtime, world: World
+) -> None:
     lane = await make_lane(runtime)
     booked = await fcl_booking(lane.rt, world.shipper, lane.ids["R1"], 3)
     await fcl_booking(lane.rt, world.other_shipper, lane.ids["R2"], 9)  # one unit left there
