@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.accounts.actor import OrgKind
 from app.db import transaction
 from app.jobs import release_unused
 from app.reconcile.repository import releases
@@ -12,7 +13,6 @@ from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
 from app.sync.repository import offers
 from carriers.base import ReleaseReceipt, RetryableCarrierError, UnitRelease
-from app.accounts.actor import OrgKind
 from tests.factories import make_account
 from tests.reconcile.reconcile_world import SCAC, allotment, events_of, fcl_booking, fcl_hold, make_lane
 from tests.sync.sync_world import ScriptedCarrier
