@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import msgspec
 from sqlalchemy import MetaData, Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -41,12 +42,21 @@ def table_of(model: type[Base]) -> Table:
 READ_ONLY = "slotpool_read_only"
 
 
+def _encode_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+# JSON columns (event payloads, cargo) through msgspec: several times faster than the stdlib.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _encode_json, "json_deserializer": msgspec.json.decode}
+
+
 def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
     """The process's engine: a small pool on PostgreSQL, WAL and BEGIN IMMEDIATE on SQLite."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(settings, url.database, **overrides)
     options: dict[str, Any] = {
+        **_JSON_CODEC,
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_pre_ping": False,
@@ -59,7 +69,10 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
 def _create_sqlite_engine(settings: Settings, database: str | None, **overrides: Any) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"connect_args": {"timeout": settings.sqlite_busy_timeout_ms / 1000}}
+    options: dict[str, Any] = {
+        **_JSON_CODEC,
+        "connect_args": {"timeout": settings.sqlite_busy_timeout_ms / 1000},
+    }
     options.update(overrides)
     engine = create_async_engine(settings.database_url, **options)
     busy_timeout = settings.sqlite_busy_timeout_ms

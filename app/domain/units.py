@@ -27,7 +27,8 @@ def to_milli(value: Decimal, what: str) -> int:
 
 
 def from_milli(value: int) -> Decimal:
-    return (Decimal(value) / THOUSAND).quantize(Decimal("0.001"))
+    """Integer thousandths back to a decimal with three places (exact: a shift of the exponent)."""
+    return Decimal(value).scaleb(-3)
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:

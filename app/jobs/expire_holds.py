@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import transaction
 from app.jobs.job import ScheduledJob
-from app.reservations import repository, space
+from app.reservations import space
 from app.runtime import Runtime
 
 JOB_ID = "expire-holds"
@@ -57,21 +57,5 @@ async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: 
 async def _expire_batch(
     conn: AsyncConnection, now_sql: ColumnElement[datetime], batch_size: int
 ) -> list[Any]:
-    """Claim up to ``batch_size`` overdue holds, then expire exactly those.
-
-    The claim is a plain ``SELECT ... LIMIT ... FOR UPDATE SKIP LOCKED``: passed as
-    ``expire_holds(limit=...)`` inside its UPDATE, PostgreSQL may re-run the limited subquery
-    once per outer row (a nested-loop semi-join) and expire every overdue hold in one batch.
-    """
-    h = repository.holds
-    claim = (
-        select(h.c.id)
-        .where(h.c.state == "active", h.c.expires_at <= now_sql)
-        .order_by(h.c.expires_at)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = list((await conn.execute(claim)).scalars())
-    if not claimed:
-        return []
-    return await space.expire_holds(conn, now_sql, counter=h.c.id.in_(claimed))
+    """Expire up to ``batch_size`` overdue holds, oldest first, skipping rows others hold."""
+    return await space.expire_holds(conn, now_sql, limit=batch_size)

@@ -149,16 +149,27 @@ async def expire_overdue(
     """Mark overdue active holds expired (at most ``limit``, oldest first) and return them.
 
     Rows another transaction has locked (being confirmed, released or swept) are skipped on
-    PostgreSQL, so the caller never waits on them while holding a counter lock. The claim is
-    its own statement: inside an ``IN (...)`` subquery PostgreSQL may re-run a ``LIMIT``ed
-    subquery per outer row and so exceed the limit.
+    PostgreSQL, so the caller never waits on them while holding a counter lock. The claim is a
+    CTE (PostgreSQL) or a statement of its own (SQLite), never an ``IN (...)`` subquery, which
+    PostgreSQL may re-run per outer row and so exceed the limit.
     """
     overdue = select(holds.c.id).where(holds.c.state == "active", holds.c.expires_at <= now)
     if counter is not None:
         overdue = overdue.where(counter)
     if limit is not None:
         overdue = overdue.order_by(holds.c.expires_at).limit(limit)
-    claimed = list((await conn.execute(overdue.with_for_update(skip_locked=True))).scalars())
+    overdue = overdue.with_for_update(skip_locked=True)
+    if conn.dialect.name == "postgresql":
+        # One statement; a CTE is evaluated once, so the LIMIT holds.
+        claimed_cte = overdue.cte("claimed")
+        statement = (
+            update(holds)
+            .where(holds.c.id == claimed_cte.c.id, holds.c.state == "active")
+            .values(state="expired", ended_at=now)
+            .returning(*holds.c)
+        )
+        return list((await conn.execute(statement)).all())
+    claimed = list((await conn.execute(overdue)).scalars())
     if not claimed:
         return []
     statement = (
