@@ -38,9 +38,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     purge_batch_size: int = 5_000
     # Delivered outbox events are kept this long for inspection and replay.
     outbox_retention_days: int = 7
+    # Pull schedules and allocations from every carrier, then reconcile (single leader).
+    sync_interval_seconds: float = 300.0
+    # Apply recorded carrier changes (any replica; changes are claimed row by row).
+    reconcile_interval_seconds: float = 60.0
+    # Give unsold units back to carriers at their release deadline (single leader).
+    release_interval_seconds: float = 3600.0
     log_level: str = "INFO"
     log_json: bool = True
-    # Test-only seam: when true the hold path skips its capacity guard. Refused outside tests.
+    # Test-only seam: holds use a naive check-then-write that can oversell (see
+    # app/reservations/unguarded.py); logged loudly at start. Never set it in service.
     unsafe_disable_capacity_guard: bool = False
 
     @classmethod
@@ -72,6 +79,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ValueError("expire interval and time budget must be positive")
         if min(self.expire_batch_size, self.purge_batch_size, self.purge_interval_seconds) <= 0:
             raise ValueError("batch sizes and the purge interval must be positive")
+        intervals = (
+            self.sync_interval_seconds,
+            self.reconcile_interval_seconds,
+            self.release_interval_seconds,
+        )
+        if min(intervals) <= 0:
+            raise ValueError("sync, reconcile and release intervals must be positive")
         if self.outbox_retention_days < 0 or self.job_misfire_grace_seconds <= 0:
             raise ValueError("outbox retention must be >= 0 and the misfire grace positive")
 

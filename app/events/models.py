@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,7 +31,15 @@ class OutboxEvent(Base):
     """One state change, written in the transaction that made it; delivered at least once."""
 
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_undelivered", "delivered_at", "id"),)
+    # Delivery reads undelivered events in order; delivered ones leave the index.
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_undelivered",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)
     # The public id, sent as the webhook-id header so receivers can deduplicate.

@@ -15,11 +15,10 @@ from app.reconcile.service import reconcile
 from app.runtime import Runtime
 
 JOB_ID = "reconcile"
-INTERVAL_SECONDS = 60.0
 
 
 def scheduled(settings: Settings) -> ScheduledJob:
-    return ScheduledJob(id=JOB_ID, every_seconds=INTERVAL_SECONDS, run=run)
+    return ScheduledJob(id=JOB_ID, every_seconds=settings.reconcile_interval_seconds, run=run)
 
 
 async def run(rt: Runtime) -> ReconcileReport:

@@ -21,13 +21,12 @@ from app.runtime import Runtime
 
 JOB_ID = "release-unused-allotment"
 LEADER_KEY = 0x5107_0003
-# Used until Settings has ``release_interval_seconds``.
-DEFAULT_INTERVAL_SECONDS = 3600.0
 
 
 def scheduled(settings: Settings) -> ScheduledJob:
-    every = float(getattr(settings, "release_interval_seconds", DEFAULT_INTERVAL_SECONDS))
-    return ScheduledJob(id=JOB_ID, every_seconds=every, run=run, leader_key=LEADER_KEY)
+    return ScheduledJob(
+        id=JOB_ID, every_seconds=settings.release_interval_seconds, run=run, leader_key=LEADER_KEY
+    )
 
 
 async def run(rt: Runtime) -> ReleaseReport | Skipped:

@@ -26,8 +26,6 @@ from app.sync.service import sync_all
 
 JOB_ID = "sync-carriers"
 LEADER_KEY = 0x5107_0002
-# Used until Settings has ``sync_interval_seconds``.
-DEFAULT_INTERVAL_SECONDS = 300.0
 log = structlog.get_logger("slotpool.jobs")
 
 
@@ -37,8 +35,9 @@ class SyncRound(msgspec.Struct, kw_only=True):
 
 
 def scheduled(settings: Settings) -> ScheduledJob:
-    every = float(getattr(settings, "sync_interval_seconds", DEFAULT_INTERVAL_SECONDS))
-    return ScheduledJob(id=JOB_ID, every_seconds=every, run=run, leader_key=LEADER_KEY)
+    return ScheduledJob(
+        id=JOB_ID, every_seconds=settings.sync_interval_seconds, run=run, leader_key=LEADER_KEY
+    )
 
 
 async def run(rt: Runtime) -> SyncRound | Skipped:

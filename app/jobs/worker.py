@@ -39,4 +39,5 @@ async def run_worker(settings: Settings) -> None:
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
+        await rt.carriers.aclose()
         await rt.engine.dispose()

@@ -7,13 +7,30 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 from app.dbtypes import UtcDateTime
 
 MONEY = Numeric(14, 2)
+# Queries that should use these partial indexes compare state with this literal (not a bound
+# parameter), so that the planner can match the index predicate.
+ACTIVE: ColumnElement[str] = literal_column("'active'")
+ACTIVE_ONLY: dict[str, Any] = {
+    "postgresql_where": text("state = 'active'"),
+    "sqlite_where": text("state = 'active'"),
+}
 
 
 class ClaimedSpace:
@@ -41,10 +58,11 @@ class Hold(ClaimedSpace, Base):
             " OR (load = 'LCL' AND pool_id IS NOT NULL AND volume_dm3 > 0 AND weight_g > 0)",
             name="quantity_matches_load",
         ),
-        # Lazy reclaim and the sweeper look up overdue active holds by counter and by time.
-        Index("ix_holds_allotment_active", "allotment_id", "state", "expires_at"),
-        Index("ix_holds_pool_active", "pool_id", "state", "expires_at"),
-        Index("ix_holds_state_expires_at", "state", "expires_at"),
+        # Lazy reclaim and the sweeper look up overdue active holds by counter and by time. The
+        # indexes cover active holds only: a hold that ends leaves them and costs them no more.
+        Index("ix_holds_allotment_active", "allotment_id", "expires_at", **ACTIVE_ONLY),
+        Index("ix_holds_pool_active", "pool_id", "expires_at", **ACTIVE_ONLY),
+        Index("ix_holds_active_expires_at", "expires_at", **ACTIVE_ONLY),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -14,7 +14,7 @@ from app.accounts.actor import Actor
 from app.db import table_of
 from app.dbtypes import UtcDateTime
 from app.inventory import repository as inventory
-from app.reservations.models import Booking, Hold
+from app.reservations.models import ACTIVE, Booking, Hold
 
 holds = table_of(Hold)
 bookings = table_of(Booking)
@@ -153,7 +153,7 @@ async def expire_overdue(
     CTE (PostgreSQL) or a statement of its own (SQLite), never an ``IN (...)`` subquery, which
     PostgreSQL may re-run per outer row and so exceed the limit.
     """
-    overdue = select(holds.c.id).where(holds.c.state == "active", holds.c.expires_at <= now)
+    overdue = select(holds.c.id).where(holds.c.state == ACTIVE, holds.c.expires_at <= now)
     if counter is not None:
         overdue = overdue.where(counter)
     if limit is not None:

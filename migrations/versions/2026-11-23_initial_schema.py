@@ -15,6 +15,9 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Indexes over active holds only (see app.reservations.models).
+ACTIVE_ONLY = {"postgresql_where": sa.text("state = 'active'"), "sqlite_where": sa.text("state = 'active'")}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -96,7 +99,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_events_subject_id"), ["subject_id"], unique=False)
-        batch_op.create_index("ix_outbox_events_undelivered", ["delivered_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_events_undelivered",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("delivered_at IS NULL"),
+            sqlite_where=sa.text("delivered_at IS NULL"),
+        )
 
     op.create_table(
         "sailings",
@@ -271,12 +280,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("holds", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_holds_allotment_active", ["allotment_id", "state", "expires_at"], unique=False
+            "ix_holds_allotment_active", ["allotment_id", "expires_at"], unique=False, **ACTIVE_ONLY
         )
         batch_op.create_index(batch_op.f("ix_holds_organisation_id"), ["organisation_id"], unique=False)
-        batch_op.create_index("ix_holds_pool_active", ["pool_id", "state", "expires_at"], unique=False)
+        batch_op.create_index("ix_holds_pool_active", ["pool_id", "expires_at"], unique=False, **ACTIVE_ONLY)
         batch_op.create_index(batch_op.f("ix_holds_sailing_id"), ["sailing_id"], unique=False)
-        batch_op.create_index("ix_holds_state_expires_at", ["state", "expires_at"], unique=False)
+        batch_op.create_index("ix_holds_active_expires_at", ["expires_at"], unique=False, **ACTIVE_ONLY)
 
     op.create_table(
         "bookings",
@@ -342,7 +351,7 @@ def downgrade() -> None:
 
     op.drop_table("bookings")
     with op.batch_alter_table("holds", schema=None) as batch_op:
-        batch_op.drop_index("ix_holds_state_expires_at")
+        batch_op.drop_index("ix_holds_active_expires_at")
         batch_op.drop_index(batch_op.f("ix_holds_sailing_id"))
         batch_op.drop_index("ix_holds_pool_active")
         batch_op.drop_index(batch_op.f("ix_holds_organisation_id"))
