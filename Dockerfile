@@ -20,8 +20,7 @@ RUN mkdir -p var && chown slotpool:slotpool var
 USER slotpool
 ENV PATH=/opt/slotpool/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    SLOTPOOL_HOST=0.0.0.0 \
     SLOTPOOL_DATABASE_URL=sqlite+aiosqlite:///./var/slotpool.db
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ready')"
-CMD ["sh", "-c", "alembic upgrade head && exec slotpool run --host \"$SLOTPOOL_HOST\" --port 8000"]
+CMD ["sh", "-c", "alembic upgrade head && exec slotpool run --host 0.0.0.0 --port 8000"]

@@ -14,8 +14,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Runtime configuration; every field maps to ``SLOTPOOL_<FIELD>`` in upper case."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    host: str = "127.0.0.1"
-    port: int = 8000
     # Small pools beat large ones on a hot row (DESIGN section 4).
     db_pool_size: int = 4
     db_max_overflow: int = 4
