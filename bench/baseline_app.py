@@ -21,9 +21,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 
@@ -64,7 +64,7 @@ def create_app() -> Litestar:
             yield
 
     @post("/v1/holds", status_code=201)
-    async def place_hold(request: Request[None, None, None], data: FclHoldRequest) -> Response[bytes]:
+    async def place_hold(request: Request[Any, Any, Any], data: FclHoldRequest) -> Response[bytes]:
         pool: asyncpg.Pool = request.app.state.pool
         hold_id = uuid.uuid4()
         async with pool.acquire() as conn, conn.transaction():

@@ -169,6 +169,7 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
     print(
         f"\nhot sailing: {args.clients} clients, 1-unit FCL holds, {args.seconds:g} s measured per backend"
         f" ({args.rounds} rounds), warm-up {args.warmup:g} s per round"
+        + (" [PROFILED: the app servers run ~3x slower; compare shares, not rates]" if args.profile else "")
     )
     print(
         f"{'backend':<11}{'holds/s':>9}{'p50 ms':>9}{'p99 ms':>9}  {'full stack / PG baseline':<30}"

@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import uvicorn
@@ -90,7 +91,6 @@ def instrument_engine(engine: Any) -> Any:
 
 def instrument_transactions() -> None:
     """Wrap ``app.db.transaction`` where the hold path imported it: pool wait and commit."""
-    original = app.db.transaction
 
     @asynccontextmanager
     async def transaction(engine: Any, *, read_only: bool = False) -> AsyncIterator[Any]:
@@ -104,19 +104,26 @@ def instrument_transactions() -> None:
                 ending = time.perf_counter()
             record("  COMMIT (incl. WAL flush)", ending)
 
-    assert original is not None
     for module in (app.events.idempotency, app.reservations.holds):
-        module.transaction = transaction  # type: ignore[attr-defined]
+        # Each module imported the name; patch what it looks up at call time.
+        assert getattr(module, "transaction") is app.db.transaction  # noqa: B009
+        replace(module, "transaction", lambda _: transaction)
+
+
+def replace(module: ModuleType, name: str, wrap: Callable[[Any], Any]) -> None:
+    """Rebind ``module.name`` to ``wrap(current value)``: the call sites look it up at call time."""
+    setattr(module, name, wrap(getattr(module, name)))
 
 
 def instrument() -> None:
-    app.api.auth.authenticate = timed("auth: authenticate (key cache / lookup)", app.api.auth.authenticate)  # type: ignore[assignment]
-    idempotency = app.events.idempotency
-    idempotency.begin = timed("idempotency claim: idempotency.begin (own transaction)", idempotency.begin)  # type: ignore[assignment]
-    holds = app.reservations.holds
-    holds.place_hold = timed("hold transaction: holds.place_hold", holds.place_hold)  # type: ignore[assignment]
-    create_engine = app.main.create_engine
-    app.main.create_engine = lambda *a, **k: instrument_engine(create_engine(*a, **k))  # type: ignore[assignment]
+    replace(app.api.auth, "authenticate", lambda f: timed("auth: authenticate (key cache / lookup)", f))
+    replace(
+        app.events.idempotency,
+        "begin",
+        lambda f: timed("idempotency claim: idempotency.begin (own transaction)", f),
+    )
+    replace(app.reservations.holds, "place_hold", lambda f: timed("hold transaction: holds.place_hold", f))
+    replace(app.main, "create_engine", lambda f: lambda *a, **k: instrument_engine(f(*a, **k)))
     instrument_transactions()
 
 
