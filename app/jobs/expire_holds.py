@@ -9,12 +9,8 @@ next run.
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import transaction
@@ -44,18 +40,11 @@ async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: 
     total = 0
     while True:
         async with transaction(rt.engine) as conn:
-            expired = await _expire_batch(conn, rt.clock.now_sql(rt.dialect), batch_size)
-        total += len(expired)
+            expired = await space.expire_holds(conn, rt.clock.now_sql(rt.dialect), limit=batch_size)
+        total += expired
         # A short batch means nothing overdue is left that another sweeper has not locked.
-        if len(expired) < batch_size or time.monotonic() >= deadline:
+        if expired < batch_size or time.monotonic() >= deadline:
             break
     if total:
         log.info("holds.expired", count=total)
     return total
-
-
-async def _expire_batch(
-    conn: AsyncConnection, now_sql: ColumnElement[datetime], batch_size: int
-) -> list[Any]:
-    """Expire up to ``batch_size`` overdue holds, oldest first, skipping rows others hold."""
-    return await space.expire_holds(conn, now_sql, limit=batch_size)

@@ -14,7 +14,7 @@ from app.accounts.actor import Actor
 from app.db import table_of
 from app.dbtypes import UtcDateTime
 from app.inventory import repository as inventory
-from app.reservations.models import ACTIVE, Booking, Hold
+from app.reservations.models import Booking, Hold
 
 holds = table_of(Hold)
 bookings = table_of(Booking)
@@ -137,48 +137,6 @@ async def end_hold(
         statement = statement.where(holds.c.expires_at > now)
     statement = statement.values(state=to_state, ended_at=now).returning(*holds.c)
     return (await conn.execute(statement)).first()
-
-
-async def expire_overdue(
-    conn: AsyncConnection,
-    now: ColumnElement[datetime],
-    *,
-    counter: ColumnElement[bool] | None = None,
-    limit: int | None = None,
-) -> list[AnyRow]:
-    """Mark overdue active holds expired (at most ``limit``, oldest first) and return them.
-
-    Rows another transaction has locked (being confirmed, released or swept) are skipped on
-    PostgreSQL, so the caller never waits on them while holding a counter lock. The claim is a
-    CTE (PostgreSQL) or a statement of its own (SQLite), never an ``IN (...)`` subquery, which
-    PostgreSQL may re-run per outer row and so exceed the limit.
-    """
-    overdue = select(holds.c.id).where(holds.c.state == ACTIVE, holds.c.expires_at <= now)
-    if counter is not None:
-        overdue = overdue.where(counter)
-    if limit is not None:
-        overdue = overdue.order_by(holds.c.expires_at).limit(limit)
-    overdue = overdue.with_for_update(skip_locked=True)
-    if conn.dialect.name == "postgresql":
-        # One statement; a CTE is evaluated once, so the LIMIT holds.
-        claimed_cte = overdue.cte("claimed")
-        statement = (
-            update(holds)
-            .where(holds.c.id == claimed_cte.c.id, holds.c.state == "active")
-            .values(state="expired", ended_at=now)
-            .returning(*holds.c)
-        )
-        return list((await conn.execute(statement)).all())
-    claimed = list((await conn.execute(overdue)).scalars())
-    if not claimed:
-        return []
-    statement = (
-        update(holds)
-        .where(holds.c.id.in_(claimed), holds.c.state == "active")
-        .values(state="expired", ended_at=now)
-        .returning(*holds.c)
-    )
-    return list((await conn.execute(statement)).all())
 
 
 # --- bookings -------------------------------------------------------------------------------

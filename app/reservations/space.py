@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.errors import InsufficientCapacity
 from app.domain.states import Load
 from app.domain.units import from_milli
-from app.events import outbox
 from app.inventory import repository as inventory
-from app.reservations import counters, repository
+from app.reservations import counters, expiry, repository
 from app.reservations.counters import Quantity
-from app.reservations.views import hold_event
 from app.runtime import Runtime
 
 
@@ -45,16 +43,16 @@ async def claim(
     stage: str = "held",
     *,
     tried: bool = False,
-) -> list[Any]:
+) -> int:
     """Add to the counter's ``stage`` (held or booked), reclaiming overdue holds and drawing a
     container into an LCL pool if needed.
 
     ``tried``: the caller's own conditional UPDATE just failed, so go straight to reclaiming.
-    Returns the holds that were reclaimed on the way; raises InsufficientCapacity with
+    Returns how many overdue holds were reclaimed on the way; raises InsufficientCapacity with
     nothing changed (the transaction rolls back) when the space is not there.
     """
     if not tried and await counters.try_claim(conn, quantity, stage):
-        return []
+        return 0
     if quantity.load is Load.LCL:
         assert quantity.pool_id is not None
         await inventory.lock_pool(conn, quantity.pool_id)
@@ -67,9 +65,7 @@ async def claim(
     raise await _insufficient(conn, sailing_id, quantity)
 
 
-async def reclaim_overdue(
-    conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]
-) -> list[Any]:
+async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]) -> int:
     """Expire this counter's overdue holds now, whether or not the sweeper has run."""
     h = repository.holds
     column = h.c.allotment_id if quantity.load is Load.FCL else h.c.pool_id
@@ -82,14 +78,23 @@ async def expire_holds(
     *,
     counter: ColumnElement[bool] | None = None,
     limit: int | None = None,
-) -> list[Any]:
-    """Expire overdue holds, give their space back and record ``hold.expired`` for each."""
-    expired = await repository.expire_overdue(conn, now_sql, counter=counter, limit=limit)
-    if expired:
-        await counters.release_all(conn, (Quantity.of(r) for r in expired), "held")
-        events = [hold_event("hold.expired", row) for row in expired]
-        await outbox.record(conn, events, expired[0].ended_at)
-    return expired
+) -> int:
+    """Expire overdue holds, give their space back and record ``hold.expired`` for each;
+    returns how many expired."""
+    released = await expiry.expire_overdue(conn, now_sql, counter=counter, limit=limit)
+    space = (
+        Quantity(
+            load=Load(r.load),
+            allotment_id=r.allotment_id,
+            pool_id=r.pool_id,
+            units=r.units,
+            volume_dm3=r.volume_dm3,
+            weight_g=r.weight_g,
+        )
+        for r in released
+    )
+    await counters.release_all(conn, space, "held")
+    return sum(r.count for r in released)
 
 
 async def _draw_container(conn: AsyncConnection, quantity: Quantity) -> bool:
