@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.accounts.actor import Actor
 from app.db import transaction
 from app.domain import pricing
+from app.domain.capacity import check_lcl_request
 from app.domain.errors import (
     HoldExpired,
     InvalidRequest,
@@ -27,6 +28,7 @@ from app.domain.states import CHANGEABLE_BOOKING_STATES, BookingState, HoldState
 from app.domain.units import from_milli, to_milli
 from app.events import outbox
 from app.events.idempotency import Finish
+from app.inventory import repository as inventory
 from app.reservations import counters, repository, space
 from app.reservations.counters import Quantity
 from app.reservations.schemas import BookingAmend, BookingPage, BookingView, Cargo, HoldConfirm
@@ -173,6 +175,12 @@ async def amend_booking(
             raise PreconditionFailed(reference)
         old = Quantity.of(current)
         new = _amended_quantity(old, request)
+        if new.load is Load.LCL:
+            # The same rule as a hold: an LCL shipment fits one container of its pool.
+            pool = (await inventory.pools_of_ids(conn, [new.counter_id]))[0]
+            check_lcl_request(
+                new.volume_dm3, new.weight_g, pool.container_volume_dm3, pool.container_weight_g
+            )
         price = _price(current, new)
         values: dict[str, Any] = {
             "units": new.units,

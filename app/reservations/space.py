@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+import msgspec
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import InsufficientCapacity
@@ -59,17 +60,30 @@ async def claim(
     reclaimed = await reclaim_overdue(conn, quantity, now_sql)
     if await counters.try_claim(conn, quantity, stage):
         return reclaimed
-    drew = quantity.load is Load.LCL and await _draw_container(conn, quantity)
-    if drew and await counters.try_claim(conn, quantity, stage):
-        return reclaimed
+    if quantity.load is Load.LCL:
+        drew = await _draw_container(conn, quantity)
+        if not drew:
+            # Overdue FCL holds on the allotment must not block the draw either. The pool is
+            # locked already, the allotment next: the global lock order.
+            fcl = msgspec.structs.replace(quantity, load=Load.FCL, pool_id=None)
+            freed = await reclaim_overdue(conn, fcl, now_sql)
+            reclaimed += freed
+            drew = freed > 0 and await _draw_container(conn, quantity)
+        if drew and await counters.try_claim(conn, quantity, stage):
+            return reclaimed
     raise await _insufficient(conn, sailing_id, quantity)
 
 
 async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]) -> int:
-    """Expire this counter's overdue holds now, whether or not the sweeper has run."""
+    """Expire the overdue holds on this quantity's counter now, whether or not the sweeper has
+    run: FCL holds of the allotment, or holds of the pool."""
     h = repository.holds
-    column = h.c.allotment_id if quantity.load is Load.FCL else h.c.pool_id
-    return await expire_holds(conn, now_sql, counter=column == quantity.counter_id)
+    if quantity.load is Load.FCL:
+        # LCL holds carry the allotment too, but count in their pool: leave them to it.
+        on_counter = and_(h.c.allotment_id == quantity.allotment_id, h.c.load == Load.FCL.value)
+    else:
+        on_counter = h.c.pool_id == quantity.pool_id
+    return await expire_holds(conn, now_sql, counter=on_counter)
 
 
 async def expire_holds(

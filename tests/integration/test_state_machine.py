@@ -77,10 +77,6 @@ RATE = Decimal("1500.00")
 # Small containers, so that LCL holds often make the pool draw from the allotment.
 CONTAINER_DM3 = 10_000
 CONTAINER_G = 8_000_000
-# The service as it is: a pool drawing a container does not reclaim the allotment's overdue FCL
-# holds (see test_overdue_fcl_hold_does_not_stop_the_pool_drawing_a_container). Set to False
-# with the fix; the model then expects those holds to expire and the draw to succeed.
-OVERDUE_HOLDS_BLOCK_DRAWS = True
 LCL_TARIFF = pricing.Tariff(rate=Decimal("80.00"), currency="USD", minimum=Decimal("120.00"))
 
 # Now and then the call comes from an organisation that may not see the hold or booking.
@@ -189,11 +185,11 @@ class Ledger:
         return self.volume_free >= space.volume_dm3 and self.weight_free >= space.weight_g
 
     def reclaim(self, load: Load) -> int:
-        """Lazy reclaim as the service does it: an FCL claim expires every overdue hold on the
-        allotment (LCL holds carry it too), an LCL claim only the pool's. Returns how many."""
+        """Lazy reclaim as the service does it: the overdue holds of one load on the counter
+        (FCL on the allotment, LCL in the pool). Returns how many."""
         reclaimed = 0
         for hold in self.holds.values():
-            if self.overdue(hold) and (load is Load.FCL or hold.space.load is Load.LCL):
+            if self.overdue(hold) and hold.space.load is load:
                 hold.state = "expired"
                 self.move(hold.space, "held", -1)
                 reclaimed += 1
@@ -211,7 +207,7 @@ class Ledger:
         if self.reclaim(space.load):
             event("claim reclaimed overdue holds")
         if not self.fits(space) and space.load is Load.LCL:
-            if self.units_free < 1 and not OVERDUE_HOLDS_BLOCK_DRAWS and self.reclaim(Load.FCL):
+            if self.units_free < 1 and self.reclaim(Load.FCL):
                 event("claim reclaimed the allotment's overdue holds to draw")
             if self.units_free >= 1:
                 event("claim drew a container into the pool")
@@ -455,6 +451,9 @@ class ReservationMachine(RuleBasedStateMachine):
         expected = self.changeable(booking, stranger)
         if expected is None and stale:
             expected = PreconditionFailed
+        beyond_container = new.volume_dm3 > CONTAINER_DM3 or new.weight_g > CONTAINER_G
+        if expected is None and new.load is Load.LCL and beyond_container:
+            expected = InvalidQuantity
         cargo_too_big = declared[0] > new.volume_dm3 or declared[1] > new.weight_g
         if expected is None and new.load is Load.LCL and cargo_too_big:
             expected = InvalidRequest
@@ -583,11 +582,6 @@ async def small_pool_sailing(rt: Runtime, units: int) -> uuid.UUID:
     return sailing.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an LCL claim that must draw a container reclaims only the pool's overdue holds, "
-    "so overdue FCL holds on the allotment block the draw and the sale (DESIGN section 4)",
-)
 async def test_overdue_fcl_hold_does_not_stop_the_pool_drawing_a_container(
     runtime: Runtime, world: World
 ) -> None:
@@ -604,11 +598,6 @@ async def test_overdue_fcl_hold_does_not_stop_the_pool_drawing_a_container(
     assert await check_invariants(runtime) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: amend_booking does not apply check_lcl_request, so an LCL booking can grow "
-    "beyond one container of its pool (which makes it an FCL shipment)",
-)
 async def test_lcl_booking_cannot_be_amended_beyond_one_container(runtime: Runtime, world: World) -> None:
     sailing_id = await small_pool_sailing(runtime, units=3)
     actor = world.shipper.actor
