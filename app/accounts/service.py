@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -98,12 +100,17 @@ async def create_api_key(
 
 
 class KeyCache:
-    """Resolved keys for a few seconds: a revoked key stops working within ``ttl`` seconds."""
+    """Resolved keys for a few seconds: a revoked key stops working within ``ttl`` seconds.
+
+    One lookup per key at a time: requests arriving while a key is being looked up wait for
+    that lookup instead of each querying the database (no stampede when an entry lapses).
+    """
 
     def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[str, tuple[float, Actor | None]] = {}
+        self._lookups: dict[str, asyncio.Future[Actor | None]] = {}
 
     def get(self, key_hash: str) -> tuple[bool, Actor | None]:
         entry = self._entries.get(key_hash)
@@ -116,22 +123,45 @@ class KeyCache:
             self._entries.clear()
         self._entries[key_hash] = (time.monotonic() + self.ttl, actor)
 
+    async def resolve(self, key_hash: str, lookup: Callable[[], Awaitable[Actor | None]]) -> Actor | None:
+        hit, actor = self.get(key_hash)
+        if hit:
+            return actor
+        pending = self._lookups.get(key_hash)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Actor | None] = asyncio.get_running_loop().create_future()
+        self._lookups[key_hash] = future
+        try:
+            actor = await lookup()
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # waiters see it; nobody else need retrieve it
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            del self._lookups[key_hash]
+        self.put(key_hash, actor)
+        future.set_result(actor)
+        return actor
+
 
 async def authenticate(rt: Runtime, key: str, cache: KeyCache) -> Actor | None:
     """The actor behind a bearer key, or None for an unknown or revoked key."""
     key_hash = keys.digest(key)
-    hit, actor = cache.get(key_hash)
-    if hit:
-        return actor
+    return await cache.resolve(key_hash, lambda: _lookup(rt, key_hash))
+
+
+async def _lookup(rt: Runtime, key_hash: str) -> Actor | None:
     async with transaction(rt.engine, read_only=True) as conn:
         row = await repository.find_active_key(conn, key_hash)
-    actor = None
-    if row is not None:
-        actor = Actor(
-            organisation_id=row.organisation_id,
-            kind=OrgKind(row.kind),
-            api_key_id=row.id,
-            scopes=frozenset(Scope(s) for s in row.scopes.split()),
-        )
-    cache.put(key_hash, actor)
-    return actor
+    if row is None:
+        return None
+    return Actor(
+        organisation_id=row.organisation_id,
+        kind=OrgKind(row.kind),
+        api_key_id=row.id,
+        scopes=frozenset(Scope(s) for s in row.scopes.split()),
+    )

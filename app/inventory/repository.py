@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Table,
     Update,
@@ -206,8 +207,8 @@ async def insert_pool(conn: AsyncConnection, values: Mapping[str, Any]) -> uuid.
 
 def adjustment(
     table: Table,
-    row_id: uuid.UUID,
-    deltas: Mapping[str, int],
+    row_id: uuid.UUID | BindParameter[Any],
+    deltas: Mapping[str, int | BindParameter[Any]],
     *,
     when: ColumnElement[bool] | None = None,
 ) -> Update:
@@ -236,11 +237,13 @@ async def adjust(
     return result.first() is not None
 
 
-def units_available(units: int) -> ColumnElement[bool]:
+def units_available(units: int | BindParameter[Any]) -> ColumnElement[bool]:
     return units_free >= units
 
 
-def space_available(volume_dm3: int, weight_g: int) -> ColumnElement[bool]:
+def space_available(
+    volume_dm3: int | BindParameter[Any], weight_g: int | BindParameter[Any]
+) -> ColumnElement[bool]:
     return and_(volume_free >= volume_dm3, weight_free >= weight_g)
 
 

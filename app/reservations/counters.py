@@ -7,12 +7,13 @@ kind in id order; so transactions touching several counters never wait on each o
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, Update
+from sqlalchemy import BindParameter, Integer, Table, Update, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.states import Load
@@ -81,6 +82,39 @@ def claim_statement(quantity: Quantity, stage: str = "held") -> Update:
     else:
         when = inventory.space_available(max(quantity.volume_dm3, 0), max(quantity.weight_g, 0))
     return inventory.adjustment(_table(quantity), quantity.counter_id, _deltas(quantity, stage), when=when)
+
+
+@functools.cache
+def claim_template(load: Load, stage: str = "held") -> Update:
+    """The claim statement built once, with bind parameters ``claim_counter_id`` and
+    ``claim_units`` (FCL) or ``claim_volume_dm3`` and ``claim_weight_g`` (LCL), given by
+    :func:`claim_params`. The names match no column: SQLAlchemy adds a parameter named like a
+    column of the updated table to its SET clause."""
+    units: BindParameter[int] = bindparam("claim_units", type_=Integer)
+    volume: BindParameter[int] = bindparam("claim_volume_dm3", type_=Integer)
+    weight: BindParameter[int] = bindparam("claim_weight_g", type_=Integer)
+    if load is Load.FCL:
+        return inventory.adjustment(
+            inventory.allotments,
+            bindparam("claim_counter_id"),
+            {f"units_{stage}": units},
+            when=inventory.units_available(units),
+        )
+    return inventory.adjustment(
+        inventory.pools,
+        bindparam("claim_counter_id"),
+        {f"volume_{stage}_dm3": volume, f"weight_{stage}_g": weight},
+        when=inventory.space_available(volume, weight),
+    )
+
+
+def claim_params(quantity: Quantity) -> dict[str, Any]:
+    return {
+        "claim_counter_id": quantity.counter_id,
+        "claim_units": quantity.units,
+        "claim_volume_dm3": quantity.volume_dm3,
+        "claim_weight_g": quantity.weight_g,
+    }
 
 
 async def try_claim(conn: AsyncConnection, quantity: Quantity, stage: str = "held") -> bool:

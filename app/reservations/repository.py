@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Update, insert, literal, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, literal, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
 from app.db import table_of
 from app.dbtypes import UtcDateTime
+from app.domain.states import Load
 from app.inventory import repository as inventory
+from app.reservations import counters
+from app.reservations.counters import Quantity
 from app.reservations.models import Booking, Hold
 
 holds = table_of(Hold)
@@ -96,23 +100,35 @@ async def insert_hold(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
     await conn.execute(insert(holds).values(dict(values)))
 
 
-async def insert_hold_if_claimed(conn: AsyncConnection, claim: Update, values: Mapping[str, Any]) -> bool:
+async def insert_hold_if_claimed(
+    conn: AsyncConnection, quantity: Quantity, values: Mapping[str, Any]
+) -> bool:
     """Run the counter's conditional UPDATE and, if it took the space, insert the hold.
 
     On PostgreSQL this is one statement (``WITH claimed AS (UPDATE ... RETURNING) INSERT ...
     SELECT ... FROM claimed``): one round trip while the counter's row lock is held. SQLite,
     which has no DML in CTEs, runs the two statements; its writers are serialized anyway.
+    Both statements are built once and reused with new values.
     """
+    claim = counters.claim_params(quantity)
     if conn.dialect.name != "postgresql":
-        if (await conn.execute(claim)).first() is None:
+        if (await conn.execute(counters.claim_template(quantity.load), claim)).first() is None:
             return False
         await insert_hold(conn, values)
         return True
-    claimed = claim.cte("claimed")
-    columns = list(values)
-    row = select(*(literal(values[c], holds.c[c].type).label(c) for c in columns)).select_from(claimed)
-    statement = insert(holds).from_select(columns, row).returning(holds.c.id)
-    return (await conn.execute(statement)).first() is not None
+    statement = _claim_and_insert(quantity.load, tuple(values))
+    # Prefixed names: a parameter named like a column of the claimed table would join its SET.
+    params = {f"hold_{name}": value for name, value in values.items()}
+    return (await conn.execute(statement, {**params, **claim})).first() is not None
+
+
+@functools.cache
+def _claim_and_insert(load: Load, columns: tuple[str, ...]) -> Any:
+    claimed = counters.claim_template(load).cte("claimed")
+    row = select(*(bindparam(f"hold_{c}", type_=holds.c[c].type).label(c) for c in columns)).select_from(
+        claimed
+    )
+    return insert(holds).from_select(list(columns), row).returning(holds.c.id)
 
 
 async def get_hold(conn: AsyncConnection, hold_id: uuid.UUID, actor: Actor) -> AnyRow | None:

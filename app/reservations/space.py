@@ -29,7 +29,7 @@ async def claim_for_hold(
     hold: dict[str, Any],
 ) -> None:
     """Take the space and insert the hold; the fast path is a single statement on PostgreSQL."""
-    if await repository.insert_hold_if_claimed(conn, counters.claim_statement(quantity), hold):
+    if await repository.insert_hold_if_claimed(conn, quantity, hold):
         return
     await claim(rt, conn, sailing_id, quantity, now_sql, tried=True)
     await repository.insert_hold(conn, hold)

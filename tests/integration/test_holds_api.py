@@ -178,3 +178,24 @@ async def test_invariant_check_reports_a_counter_that_drifted_from_its_holds(
     assert report["ok"] is False
     assert [v["invariant"] for v in report["violations"]] == [2]
     assert "units_held is 1, ledger says 2" in report["violations"][0]["detail"]
+
+
+async def test_a_hold_changes_nothing_on_its_allotment_but_units_held(
+    client: Client, world: World, runtime: Runtime
+) -> None:
+    from sqlalchemy import select
+
+    from app.db import transaction
+    from app.inventory.repository import allotments
+
+    async def allotment_row() -> dict[str, object]:
+        async with transaction(runtime.engine, read_only=True) as conn:
+            return dict((await conn.execute(select(allotments))).one()._mapping)
+
+    before = await allotment_row()
+    response = await client.post(
+        "/v1/holds", json=fcl_hold(world.sailing.id, 2), headers=world.shipper.posting()
+    )
+
+    assert response.status_code == 201
+    assert await allotment_row() == {**before, "units_held": before["units_held"] + 2}
