@@ -109,5 +109,19 @@ async def transaction(engine: AsyncEngine, *, read_only: bool = False) -> AsyncI
             yield connection
 
 
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A connection whose every statement commits by itself, for work that is atomic statement
+    by statement: on PostgreSQL it saves the BEGIN and COMMIT round trips. SQLite, where those
+    cost nothing, gets an ordinary transaction (and so its write lock)."""
+    if engine.dialect.name != "postgresql":
+        async with transaction(engine, read_only=read_only) as connection:
+            yield connection
+        return
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
 def dialect_name(connection: AsyncConnection) -> str:
     return connection.dialect.name

@@ -12,7 +12,7 @@ import msgspec
 from app.accounts import keys, repository
 from app.accounts.actor import DEFAULT_SCOPES, Actor, OrgKind, Scope
 from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, OrganisationCreate, OrganisationView
-from app.db import transaction
+from app.db import autocommit, transaction
 from app.domain.errors import InvalidRequest, NotFound
 from app.events.idempotency import Finish
 from app.runtime import Runtime
@@ -155,7 +155,7 @@ async def authenticate(rt: Runtime, key: str, cache: KeyCache) -> Actor | None:
 
 
 async def _lookup(rt: Runtime, key_hash: str) -> Actor | None:
-    async with transaction(rt.engine, read_only=True) as conn:
+    async with autocommit(rt.engine, read_only=True) as conn:
         row = await repository.find_active_key(conn, key_hash)
     if row is None:
         return None

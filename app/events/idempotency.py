@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import table_of, transaction
+from app.db import autocommit, table_of, transaction
 from app.dialects import insert_ignoring_conflicts
 from app.domain.errors import DomainError
 from app.events.models import IdempotencyRecord
@@ -65,7 +65,8 @@ async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) 
     """Claim ``key`` for this request, or answer with the stored response of an earlier one."""
     lease = float(rt.settings.idempotency_lease_seconds)
     token = uuid.uuid4()
-    async with transaction(rt.engine) as conn:
+    # Each statement below is atomic by itself (insert-if-absent, conditional take-over).
+    async with autocommit(rt.engine) as conn:
         inserted = await conn.execute(
             insert_ignoring_conflicts(rt.dialect, _records, ["api_key_id", "key"])
             .values(
