@@ -122,12 +122,15 @@ async def _expire_sqlite(
     counter: ColumnElement[bool] | None,
     limit: int | None,
 ) -> list[ReleasedSpace]:
-    # SQLite has no DML in CTEs; its writers are serialized, so the ids stay ours throughout.
-    ids = list((await conn.execute(_overdue(now, counter, limit))).scalars())
-    if not ids:
+    # SQLite has no DML in CTEs. Its writers are serialized and "now" is read once, so the same
+    # bounded subquery picks the same holds for each statement below (no id lists to bind).
+    moment = (await conn.execute(select(now))).scalar_one()
+    batch = holds.c.id.in_(
+        _overdue(literal(moment, holds.c.expires_at.type), counter, limit).order_by(holds.c.id)
+    )
+    sums = [ReleasedSpace(row) for row in await conn.execute(_sums(select(holds).where(batch).subquery()))]
+    if not sums:
         return []
-    chosen = holds.c.id.in_(ids)
-    await conn.execute(update(holds).where(chosen).values(state="expired", ended_at=now))
     await conn.execute(
         insert(outbox).from_select(
             EVENT_COLUMNS,
@@ -137,12 +140,12 @@ async def _expire_sqlite(
                 _sqlite_uuid(holds.c.id),
                 holds.c.organisation_id,
                 type_coerce(_payload(holds.c, _SqliteFormat()), JSON),
-                holds.c.ended_at,
-            ).where(chosen),
+                literal(moment, holds.c.ended_at.type),
+            ).where(batch),
         )
     )
-    sums = _sums(select(holds).where(chosen).subquery())
-    return [ReleasedSpace(row) for row in await conn.execute(sums)]
+    await conn.execute(update(holds).where(batch).values(state="expired", ended_at=moment))
+    return sums
 
 
 def _payload(c: Any, fmt: _PostgresFormat | _SqliteFormat) -> Any:
