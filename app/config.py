@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     purge_batch_size: int = 5_000
     # Delivered outbox events are kept this long for inspection and replay.
     outbox_retention_days: int = 7
+    # How long a live schedule query waits for any one carrier before answering without it.
+    live_query_timeout_seconds: float = 3.0
     # Pull schedules and allocations from every carrier, then reconcile (single leader).
     sync_interval_seconds: float = 300.0
     # Apply recorded carrier changes (any replica; changes are claimed row by row).

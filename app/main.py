@@ -30,7 +30,7 @@ from app.logging import configure_logging, request_id_middleware
 from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
-from app.sync.api import CarrierNotificationController, CarrierSyncAdminController
+from app.sync.api import CarrierNotificationController, CarrierSyncAdminController, LiveScheduleController
 from app.sync.registry import CarrierRegistry
 
 log = structlog.get_logger("slotpool")
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ready,
             problems,
             SailingController,
+            LiveScheduleController,
             HoldController,
             BookingController,
             ShipperController,

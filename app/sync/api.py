@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.api.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.domain import codes
 from app.runtime import Runtime
 from app.sync import notifications, service
+from app.sync.live import LiveSchedules, live_schedules
 from app.sync.registry import CarrierRegistry
 from app.sync.schemas import (
     CarrierAccountLink,
@@ -20,6 +24,7 @@ from app.sync.schemas import (
     NotificationReceipt,
     SyncReport,
 )
+from carriers.base import ScheduleQuery
 
 
 async def provide_carrier_registry(request: Request[Any, Any, Any]) -> CarrierRegistry:
@@ -101,3 +106,23 @@ class CarrierNotificationController(Controller):
     @post("/{scac:str}/notifications", summary="Receive a DCSA booking notification", status_code=200)
     async def receive(self, request: AnyRequest, scac: str, rt: Runtime, actor: Actor) -> NotificationReceipt:
         return await notifications.receive_booking_notification(rt, actor, scac, await request.body())
+
+
+class LiveScheduleController(Controller):
+    path = "/v1/sailings/live"
+    tags = ["sailings"]
+    guards = [requires(Scope.READ)]
+
+    @get("/", summary="Ask every carrier now, each within its own timeout")
+    async def live(
+        self,
+        rt: Runtime,
+        origin: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
+        destination: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
+        etd_from: datetime | None = None,
+        etd_to: datetime | None = None,
+    ) -> LiveSchedules:
+        """Sailings as the carriers offer them this moment (not yet bookable here), and how each
+        carrier answered: ok, timeout, error or circuit_open."""
+        query = ScheduleQuery(origin=origin, destination=destination, etd_from=etd_from, etd_to=etd_to)
+        return await live_schedules(rt, query)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,21 @@ class CarrierRegistry:
         if cached is not None:
             await cached[1].aclose()
         return adapter
+
+    async def adapters_for_rows(
+        self, rows: Iterable[Any], clock: Callable[[], datetime]
+    ) -> tuple[dict[str, CarrierAdapter], dict[str, str]]:
+        """Adapters for carrier rows by SCAC, and why a carrier has none (bad settings)."""
+        adapters: dict[str, CarrierAdapter] = {}
+        refused: dict[str, str] = {}
+        for row in rows:
+            try:
+                adapters[row.scac] = await self.adapter_for(
+                    row.scac, row.adapter_kind, row.adapter_settings, clock
+                )
+            except ValueError as error:
+                refused[row.scac] = f"settings: {error}"
+        return adapters, refused
 
     def install(self, scac: str, kind: str, settings: Mapping[str, Any], adapter: CarrierAdapter) -> None:
         """Use ``adapter`` for the carrier row with this kind and settings, as if built from it

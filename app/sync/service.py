@@ -31,7 +31,7 @@ from app.sync.schemas import (
     SyncChangeView,
     SyncReport,
 )
-from carriers.base import CarrierAdapter, SailingKey, SailingOffer, ScheduleQuery
+from carriers.base import SailingKey, SailingOffer, ScheduleQuery
 from carriers.fanout import CarrierNotice, fan_out, retrying
 
 log = structlog.get_logger("slotpool.sync")
@@ -65,15 +65,11 @@ async def _sync(
             rows = await repository.carriers_to_sync(conn, scac)
         if scac is not None and not rows:
             raise NotFound("carrier", scac)
-        adapters: dict[str, CarrierAdapter] = {}
+        adapters, refused = await registry.adapters_for_rows(rows, rt.clock.app_now)
         notices: dict[str, CarrierSyncNotice] = {}
         for row in rows:
-            try:
-                adapters[row.scac] = await registry.adapter_for(
-                    row.scac, row.adapter_kind, row.adapter_settings, rt.clock.app_now
-                )
-            except ValueError as error:
-                notices[row.scac] = await _failed(rt, row, _notice(row.scac, "error", f"settings: {error}"))
+            if row.scac in refused:
+                notices[row.scac] = await _failed(rt, row, _notice(row.scac, "error", refused[row.scac]))
         window_end = started + timedelta(days=registry.window_days)
         query = ScheduleQuery(etd_from=started, etd_to=window_end)
         result = await fan_out(
