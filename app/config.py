@@ -28,8 +28,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # A run that falls this far behind its schedule still runs (once: runs coalesce).
     job_misfire_grace_seconds: int = 30
     expire_interval_seconds: float = 1.0
-    # Holds released per transaction: short transactions, and little lost to a cancellation.
-    expire_batch_size: int = 500
+    # Holds released per transaction, to begin with: short locks, little lost to a cancellation.
+    # While batches come back full (a backlog) they double, up to eight times this.
+    expire_batch_size: int = 1000
     # One run stops claiming batches after this long; the next run carries on.
     expire_time_budget_seconds: float = 5.0
     purge_interval_seconds: int = 86_400

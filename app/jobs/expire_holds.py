@@ -19,6 +19,7 @@ from app.reservations import space
 from app.runtime import Runtime
 
 JOB_ID = "expire-holds"
+MAX_BATCH_GROWTH = 8
 log = structlog.get_logger("slotpool.jobs")
 
 
@@ -34,17 +35,23 @@ async def run(rt: Runtime) -> int:
 
 
 async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: float) -> int:
-    """Expire holds overdue by the database clock, ``batch_size`` per transaction, until none is
-    left or ``budget_seconds`` are spent; returns how many this run expired."""
+    """Expire holds overdue by the database clock until none is left or ``budget_seconds`` are
+    spent; returns how many this run expired.
+
+    Batches start at ``batch_size`` holds per transaction and double while they come back full,
+    up to eight times that: steady churn keeps transactions short, a backlog (a worker back from
+    downtime) is cleared in fewer, larger ones.
+    """
     deadline = time.monotonic() + budget_seconds
-    total = 0
+    total, size = 0, batch_size
     while True:
         async with transaction(rt.engine) as conn:
-            expired = await space.expire_holds(conn, rt.clock.now_sql(rt.dialect), limit=batch_size)
+            expired = await space.expire_holds(conn, rt.clock.now_sql(rt.dialect), limit=size)
         total += expired
         # A short batch means nothing overdue is left that another sweeper has not locked.
-        if expired < batch_size or time.monotonic() >= deadline:
+        if expired < size or time.monotonic() >= deadline:
             break
+        size = min(size * 2, batch_size * MAX_BATCH_GROWTH)
     if total:
         log.info("holds.expired", count=total)
     return total

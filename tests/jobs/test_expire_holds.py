@@ -114,12 +114,13 @@ async def test_cancelling_a_run_mid_batch_rolls_back_that_batch_and_the_next_run
     with pytest.raises(asyncio.CancelledError):
         await run
 
-    # Two batches committed; the third, cancelled between its UPDATEs and its commit, is gone.
-    assert await active_count(runtime) == 6
-    assert sum((await expired_events(runtime)).values()) == 4
+    # Two batches committed (2, then 4: full batches double); the third, cancelled between its
+    # UPDATEs and its commit, is gone.
+    assert await active_count(runtime) == 4
+    assert sum((await expired_events(runtime)).values()) == 6
     assert await check_invariants(runtime) == []
     monkeypatch.setattr(space, "expire_holds", release)
-    assert await expire_overdue_holds(runtime, batch_size=2, budget_seconds=60) == 6
+    assert await expire_overdue_holds(runtime, batch_size=2, budget_seconds=60) == 4
     assert set((await expired_events(runtime)).values()) == {1}
     assert len(await expired_events(runtime)) == 10
     assert await check_invariants(runtime) == []
