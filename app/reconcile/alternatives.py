@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain import pricing
 from app.domain.errors import InsufficientCapacity, SailingClosed
-from app.domain.states import HoldState, Load, SailingStatus
+from app.domain.states import Load, SailingStatus
 from app.domain.units import from_milli
 from app.events import outbox
 from app.inventory.repository import AnyRow
@@ -29,6 +29,7 @@ from app.reconcile import repository
 from app.reservations import repository as reservations
 from app.reservations import space
 from app.reservations.counters import Quantity
+from app.reservations.holds import new_hold_row
 from app.reservations.views import event_payload, hold_view
 from app.runtime import Runtime
 from app.schemas import Money
@@ -83,28 +84,18 @@ async def _hold_on(
         raise SailingClosed(candidate.id, target.status)
     now: datetime = target.now
     ttl = timedelta(seconds=rt.settings.hold_ttl_max_seconds)
-    row: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "organisation_id": booking.organisation_id,
-        "placed_by_id": booking.placed_by_id,
-        "sailing_id": candidate.id,
-        "allotment_id": quantity.allotment_id,
-        "pool_id": quantity.pool_id,
-        "load": quantity.load.value,
-        "size_type": booking.size_type,
-        "units": quantity.units,
-        "volume_dm3": quantity.volume_dm3,
-        "weight_g": quantity.weight_g,
-        "rate": tariff.rate,
-        "minimum": tariff.minimum,
-        "price": price,
-        "currency": tariff.currency,
-        "state": HoldState.ACTIVE.value,
-        "created_at": now,
+    row = new_hold_row(
+        organisation_id=booking.organisation_id,
+        placed_by_id=booking.placed_by_id,
+        sailing_id=candidate.id,
+        size_type=booking.size_type,
+        quantity=quantity,
+        tariff=tariff,
+        price=price,
+        now=now,
         # The longest hold the platform gives, to leave the owner time to decide.
-        "expires_at": min(now + ttl, target.cut_off),
-        "ended_at": None,
-    }
+        expires_at=min(now + ttl, target.cut_off),
+    )
     view = hold_view(SimpleNamespace(**row))
     payload = {**event_payload(view), "offered_for": booking.reference}
     await outbox.record(

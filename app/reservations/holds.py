@@ -49,28 +49,18 @@ async def place_hold(
         if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
             raise SailingClosed(request.sailing_id, target.status)
         now: datetime = target.now
-        row: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "organisation_id": owner,
-            "placed_by_id": actor.organisation_id if owner != actor.organisation_id else None,
-            "sailing_id": request.sailing_id,
-            "allotment_id": quantity.allotment_id,
-            "pool_id": quantity.pool_id,
-            "load": quantity.load.value,
-            "size_type": target.size_type if request.load == Load.LCL else request.size_type,
-            "units": quantity.units,
-            "volume_dm3": quantity.volume_dm3,
-            "weight_g": quantity.weight_g,
-            "rate": tariff.rate,
-            "minimum": tariff.minimum,
-            "price": price,
-            "currency": tariff.currency,
-            "state": HoldState.ACTIVE.value,
-            "created_at": now,
+        row = new_hold_row(
+            organisation_id=owner,
+            placed_by_id=actor.organisation_id if owner != actor.organisation_id else None,
+            sailing_id=request.sailing_id,
+            size_type=target.size_type if request.load == Load.LCL else str(request.size_type),
+            quantity=quantity,
+            tariff=tariff,
+            price=price,
+            now=now,
             # A hold never outlives the sailing's cut-off.
-            "expires_at": min(now + ttl, target.cut_off),
-            "ended_at": None,
-        }
+            expires_at=min(now + ttl, target.cut_off),
+        )
         view = hold_view(SimpleNamespace(**row))
         # Everything that does not touch the hot counter row goes first, so that its lock is
         # held only for the claim, the hold's insert and the commit (DESIGN section 4). A
@@ -85,6 +75,42 @@ async def place_hold(
             await unguarded.claim(conn, quantity, observed)
             await repository.insert_hold(conn, row)
     return view
+
+
+def new_hold_row(
+    *,
+    organisation_id: uuid.UUID,
+    placed_by_id: uuid.UUID | None,
+    sailing_id: uuid.UUID,
+    size_type: str,
+    quantity: Quantity,
+    tariff: pricing.Tariff,
+    price: Decimal,
+    now: datetime,
+    expires_at: datetime,
+) -> dict[str, Any]:
+    """The row of a new active hold, its quote locked."""
+    return {
+        "id": uuid.uuid4(),
+        "organisation_id": organisation_id,
+        "placed_by_id": placed_by_id,
+        "sailing_id": sailing_id,
+        "allotment_id": quantity.allotment_id,
+        "pool_id": quantity.pool_id,
+        "load": quantity.load.value,
+        "size_type": size_type,
+        "units": quantity.units,
+        "volume_dm3": quantity.volume_dm3,
+        "weight_g": quantity.weight_g,
+        "rate": tariff.rate,
+        "minimum": tariff.minimum,
+        "price": price,
+        "currency": tariff.currency,
+        "state": HoldState.ACTIVE.value,
+        "created_at": now,
+        "expires_at": expires_at,
+        "ended_at": None,
+    }
 
 
 def _ttl(rt: Runtime, ttl_seconds: int | None) -> timedelta:
