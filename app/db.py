@@ -121,7 +121,3 @@ async def autocommit(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIt
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
-
-
-def dialect_name(connection: AsyncConnection) -> str:
-    return connection.dialect.name

@@ -75,15 +75,6 @@ def _table(quantity: Quantity) -> Table:
     return inventory.allotments if quantity.load is Load.FCL else inventory.pools
 
 
-def claim_statement(quantity: Quantity, stage: str = "held") -> Update:
-    """The conditional UPDATE that adds to ``held`` (or ``booked``) only if that much is free."""
-    if quantity.load is Load.FCL:
-        when = inventory.units_available(quantity.units)
-    else:
-        when = inventory.space_available(max(quantity.volume_dm3, 0), max(quantity.weight_g, 0))
-    return inventory.adjustment(_table(quantity), quantity.counter_id, _deltas(quantity, stage), when=when)
-
-
 @functools.cache
 def claim_template(load: Load, stage: str = "held") -> Update:
     """The claim statement built once, with bind parameters ``claim_counter_id`` and
@@ -119,7 +110,8 @@ def claim_params(quantity: Quantity) -> dict[str, Any]:
 
 async def try_claim(conn: AsyncConnection, quantity: Quantity, stage: str = "held") -> bool:
     """Add to ``held`` (or ``booked``) only if that much space is free; positive parts only."""
-    return (await conn.execute(claim_statement(quantity, stage))).first() is not None
+    result = await conn.execute(claim_template(quantity.load, stage), claim_params(quantity))
+    return result.first() is not None
 
 
 async def move(conn: AsyncConnection, quantity: Quantity, *, held: int = 0, booked: int = 0) -> None:
