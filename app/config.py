@@ -14,9 +14,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Runtime configuration; every field maps to ``SLOTPOOL_<FIELD>`` in upper case."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    # Small pools beat large ones on a hot row (DESIGN section 4).
-    db_pool_size: int = 4
-    db_max_overflow: int = 4
+    # A small fixed pool. Overflow connections are opened for a burst and closed after it, and
+    # each new one costs a PostgreSQL backend and the driver's setup queries: more than waiting
+    # for a pooled one (bench/README.md, "Holds").
+    db_pool_size: int = 8
+    db_max_overflow: int = 0
     sqlite_busy_timeout_ms: int = 10_000
     hold_ttl_default_seconds: int = 600
     hold_ttl_max_seconds: int = 1800

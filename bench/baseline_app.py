@@ -10,7 +10,7 @@ floor the full stack is compared with. It accepts the full stack's FCL request b
 Served by uvicorn like the app: ``uvicorn baseline_app:create_app --factory --app-dir bench``.
 Environment: ``BASELINE_DATABASE_URL`` (a PostgreSQL DSN of a database migrated with the app's
 migrations), ``BASELINE_ORGANISATION_ID`` (the shipper that owns the holds) and
-``BASELINE_POOL_SIZE`` (default 4, the app's ``db_pool_size``).
+``BASELINE_POOL_SIZE`` (default 8; bench/holds.py passes the app's ``db_pool_size``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def create_app() -> Litestar:
     """The baseline app; its pool opens with the server and closes with it."""
     dsn = os.environ["BASELINE_DATABASE_URL"]
     organisation_id = uuid.UUID(os.environ["BASELINE_ORGANISATION_ID"])
-    pool_size = int(os.environ.get("BASELINE_POOL_SIZE", "4"))
+    pool_size = int(os.environ.get("BASELINE_POOL_SIZE", "8"))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -12,8 +12,9 @@ worker, no access log):
   through the admin API with an operator key made by the app's services) and carries a unique
   Idempotency-Key.
 - ``baseline``: ``bench/baseline_app.py``, one Litestar endpoint running the same conditional
-  ``UPDATE`` and ``INSERT`` through an asyncpg pool of 4 on its own fresh PostgreSQL database of
-  the same schema. It receives the same requests and headers, and ignores the headers.
+  ``UPDATE`` and ``INSERT`` through an asyncpg pool as large as the app's (``db_pool_size``) on
+  its own fresh PostgreSQL database of the same schema. It receives the same requests and
+  headers, and ignores the headers.
 
 This process is the load generator: ``--clients`` coroutines, each with its own keep-alive
 HTTP/1.1 connection of one ``httpx.AsyncClient``, post 1-unit FCL holds on the hot sailing (an

@@ -276,7 +276,8 @@ async def start_baseline(url: str, shipper_id: uuid.UUID, workdir: Path) -> Serv
         **os.environ,
         "BASELINE_DATABASE_URL": asyncpg_dsn(url),
         "BASELINE_ORGANISATION_ID": str(shipper_id),
-        "BASELINE_POOL_SIZE": "4",
+        # As many connections as the app has (its fixed pool: no overflow).
+        "BASELINE_POOL_SIZE": str(Settings.from_env().db_pool_size),
     }
     arguments = ["-m", "uvicorn", "baseline_app:create_app", "--factory", "--app-dir", str(ROOT / "bench")]
     return await _start("baseline", arguments, env, workdir)

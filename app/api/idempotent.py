@@ -15,16 +15,14 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
 from app.api.problems import PROBLEM_MEDIA_TYPE, domain_problem
 from app.domain.errors import DomainError
 from app.events import idempotency
-from app.events.idempotency import Finish
+from app.events.idempotency import JSON, Finish
 from app.runtime import Runtime
 
-JSON = "application/json"
 log = structlog.get_logger("slotpool.api")
 AnyRequest = Request[Any, Any, Any]
 # Documented in OpenAPI as required; checked (with a problem answer) by run_idempotent, so
@@ -74,14 +72,7 @@ async def run_idempotent(
     if isinstance(outcome, idempotency.Replay):
         return _replay(outcome)
     claim = outcome
-    answer: dict[str, Any] = {}
-
-    async def finish(conn: AsyncConnection, stored: msgspec.Struct) -> None:
-        answer["headers"] = {**headers(stored), "content-type": JSON}
-        body = msgspec.json.encode(stored)
-        await idempotency.complete(conn, claim, status, body, answer["headers"])
-        answer["stored"] = True
-
+    finish = Finish(claim, status, headers)
     try:
         view = await operation(finish)
     except DomainError as error:
@@ -93,18 +84,19 @@ async def run_idempotent(
         with contextlib.suppress(Exception):
             await idempotency.abandon(rt, claim)
         raise
-    if "stored" not in answer:
+    stored = finish.stored
+    if stored is None:
         # A service that forgot to store its answer in its transaction: store it now rather
         # than leave the key in flight (a late retry would then do the change twice).
         log.warning("idempotency.stored_after_commit", path=request.url.path)
-        answer["headers"] = {**headers(view), "content-type": JSON}
-        await idempotency.complete_alone(rt, claim, status, msgspec.json.encode(view), answer["headers"])
+        stored = finish.answer(view)
+        await idempotency.complete_alone(rt, claim, stored.status, stored.body, stored.headers)
     # The first answer is the view itself; what was stored for replays may be redacted.
     return Response(
         content=msgspec.json.encode(view),
         status_code=status,
         media_type=JSON,
-        headers=_without_type(answer.get("headers") or headers(view)),
+        headers=_without_type(stored.headers),
     )
 
 

@@ -7,18 +7,31 @@ it in flight (409). The stored response is written by the business transaction i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.clock import bound_now_text
 from app.db import autocommit, table_of, transaction
-from app.dialects import insert_ignoring_conflicts
 from app.domain.errors import DomainError
 from app.events.models import IdempotencyRecord
+from app.prepared import Prepared
 from app.runtime import Runtime
 
 _records = table_of(IdempotencyRecord)
@@ -41,9 +54,7 @@ class IdempotencyKeyInFlight(DomainError):
         super().__init__("a request with this Idempotency-Key is in flight; retry later")
 
 
-# Called by a service inside its transaction with the answer it is about to commit, so that an
-# idempotent request stores its replayable response atomically with the change.
-Finish = Callable[[AsyncConnection, msgspec.Struct], Awaitable[None]]
+JSON = "application/json"
 
 
 class Replay(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,30 +72,76 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
     lease_token: uuid.UUID
 
 
+class Finish:
+    """Stores the replayable answer of a claimed request inside the service's transaction, so
+    that the change and its answer commit or vanish together.
+
+    A service calls it with the view it is about to commit (``await finish(conn, view)``); a
+    service that folds the write into a statement of its own takes :meth:`answer` instead.
+    """
+
+    def __init__(self, claim: Claim, status: int, headers: Callable[[Any], dict[str, str]]) -> None:
+        self.claim = claim
+        self.status = status
+        self._headers = headers
+        self.stored: Replay | None = None
+
+    def answer(self, view: msgspec.Struct) -> Replay:
+        """The answer to store for ``view``, remembered as the one stored."""
+        headers = {**self._headers(view), "content-type": JSON}
+        self.stored = Replay(status=self.status, body=msgspec.json.encode(view), headers=headers)
+        return self.stored
+
+    async def __call__(self, conn: AsyncConnection, view: msgspec.Struct) -> None:
+        answer = self.answer(view)
+        await complete(conn, self.claim, answer.status, answer.body, answer.headers)
+
+
 async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) -> Claim | Replay:
     """Claim ``key`` for this request, or answer with the stored response of an earlier one."""
     lease = float(rt.settings.idempotency_lease_seconds)
     token = uuid.uuid4()
     # Each statement below is atomic by itself (insert-if-absent, conditional take-over).
     async with autocommit(rt.engine) as conn:
-        inserted = await conn.execute(
-            insert_ignoring_conflicts(rt.dialect, _records, ["api_key_id", "key"])
-            .values(
-                id=uuid.uuid4(),
-                api_key_id=api_key_id,
-                key=key,
-                fingerprint=fingerprint,
-                state="in_flight",
-                lease_token=token,
-                locked_until=rt.clock.now_sql(rt.dialect, lease),
-                created_at=rt.clock.now_sql(rt.dialect),
-            )
-            .returning(_records.c.id)
+        inserted = await _claim_statement(rt.dialect).fetch(
+            conn,
+            {
+                "record_id": uuid.uuid4(),
+                "record_api_key_id": api_key_id,
+                "record_key": key,
+                "record_fingerprint": fingerprint,
+                "record_lease_token": token,
+                "clock_shift": rt.clock.shift(),
+                "lease_shift": rt.clock.shift(lease),
+            },
         )
-        record_id = inserted.scalar_one_or_none()
-        if record_id is not None:
-            return Claim(record_id=record_id, lease_token=token)
+        if inserted:
+            return Claim(record_id=inserted[0].id, lease_token=token)
         return await _existing(rt, conn, api_key_id, key, fingerprint, token, lease)
+
+
+# The claim's ``record_<column>`` parameters, each typed like its column.
+_CLAIMED = ("id", "api_key_id", "key", "fingerprint", "lease_token")
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Prepared:
+    """Insert-if-absent of a key in flight, built once per dialect (parameters ``record_*``,
+    ``clock_shift`` and ``lease_shift``). Text, not Core: SQLAlchemy never caches the compiled
+    form of a dialect's ``insert().on_conflict_do_nothing()``, and this runs on every POST."""
+    columns = [*_CLAIMED, "state", "locked_until", "created_at"]
+    values = [
+        *(f":record_{name}" for name in _CLAIMED),
+        "'in_flight'",
+        bound_now_text(dialect, "lease_shift"),
+        bound_now_text(dialect),
+    ]
+    sql = (
+        f"INSERT INTO idempotency_records ({', '.join(columns)}) VALUES ({', '.join(values)})"
+        " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
+    )
+    parameters = (bindparam(f"record_{name}", type_=_records.c[name].type) for name in _CLAIMED)
+    return Prepared(text(sql).bindparams(*parameters).columns(_records.c.id))
 
 
 async def _existing(
@@ -133,17 +190,53 @@ async def complete(
 ) -> None:
     """Store the answer inside the business transaction; fails it if the lease was lost."""
     stored = await conn.execute(
-        update(_records)
-        .where(
-            _records.c.id == claim.record_id,
-            _records.c.lease_token == claim.lease_token,
-            _records.c.state == "in_flight",
-        )
-        .values(state="done", response_status=status, response_body=body, response_headers=headers)
-        .returning(_records.c.id)
+        completion(),
+        {**lease_params(claim), **answer_params(Replay(status=status, body=body, headers=headers))},
     )
     if stored.scalar_one_or_none() is None:
         raise IdempotencyKeyInFlight()
+
+
+def leased() -> ColumnElement[bool]:
+    """The record is still in flight under the caller's lease (parameters from
+    :func:`lease_params`)."""
+    return and_(
+        _records.c.id == bindparam("lease_record_id"),
+        _records.c.lease_token == bindparam("lease_holder"),
+        _records.c.state == "in_flight",
+    )
+
+
+def leased_record() -> Select[tuple[uuid.UUID]]:
+    """The caller's record, locked, if its lease still holds: nobody can take it over until the
+    caller's transaction (or statement) ends."""
+    return select(_records.c.id).where(leased()).with_for_update()
+
+
+@functools.cache
+def completion() -> Update:
+    """The UPDATE storing an answer, built once: parameters from :func:`lease_params` and
+    :func:`answer_params`."""
+    return (
+        update(_records)
+        .where(leased())
+        .values(
+            state="done",
+            response_status=bindparam("answer_status"),
+            response_body=bindparam("answer_body"),
+            response_headers=bindparam("answer_headers", type_=_records.c.response_headers.type),
+        )
+        .returning(_records.c.id)
+    )
+
+
+def lease_params(claim: Claim) -> dict[str, Any]:
+    # Names unlike any column: SQLAlchemy would add a parameter named like one to the SET.
+    return {"lease_record_id": claim.record_id, "lease_holder": claim.lease_token}
+
+
+def answer_params(answer: Replay) -> dict[str, Any]:
+    return {"answer_status": answer.status, "answer_body": answer.body, "answer_headers": answer.headers}
 
 
 async def complete_alone(
@@ -157,13 +250,7 @@ async def complete_alone(
 async def abandon(rt: Runtime, claim: Claim) -> None:
     """Free the key after an unexpected failure, so that the client may retry."""
     async with transaction(rt.engine) as conn:
-        await conn.execute(
-            delete(_records).where(
-                _records.c.id == claim.record_id,
-                _records.c.lease_token == claim.lease_token,
-                _records.c.state == "in_flight",
-            )
-        )
+        await conn.execute(delete(_records).where(leased()), lease_params(claim))
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:

@@ -34,18 +34,23 @@ class PendingEvent:
         self.payload = payload
 
 
+def row(event: PendingEvent, at: datetime) -> dict[str, Any]:
+    """The outbox row of ``event``, recorded at ``at``."""
+    return {
+        "event_id": uuid.uuid4(),
+        "type": event.type,
+        "subject_id": event.subject_id,
+        "organisation_id": event.organisation_id,
+        "payload": event.payload,
+        "created_at": at,
+    }
+
+
+_insert = insert(_outbox)
+
+
 async def record(conn: AsyncConnection, events: Iterable[PendingEvent], at: datetime) -> None:
     """Insert the events in one statement; they commit or roll back with the change they describe."""
-    rows = [
-        {
-            "event_id": uuid.uuid4(),
-            "type": event.type,
-            "subject_id": event.subject_id,
-            "organisation_id": event.organisation_id,
-            "payload": event.payload,
-            "created_at": at,
-        }
-        for event in events
-    ]
+    rows = [row(event, at) for event in events]
     if rows:
-        await conn.execute(insert(_outbox), rows)
+        await conn.execute(_insert, rows)

@@ -79,7 +79,7 @@ async def offer_alternative(
 async def _hold_on(
     rt: Runtime, conn: AsyncConnection, booking: AnyRow, candidate: AnyRow, now_sql: ColumnElement[datetime]
 ) -> Alternative:
-    target, quantity, tariff, price = await _plan(conn, booking, candidate.id, now_sql)
+    target, quantity, tariff, price = await _plan(conn, booking, candidate.id, rt.clock.shift())
     if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
         raise SailingClosed(candidate.id, target.status)
     now: datetime = target.now
@@ -112,11 +112,11 @@ async def _hold_on(
 
 
 async def _plan(
-    conn: AsyncConnection, booking: AnyRow, sailing_id: uuid.UUID, now_sql: ColumnElement[datetime]
+    conn: AsyncConnection, booking: AnyRow, sailing_id: uuid.UUID, shift: float
 ) -> tuple[Any, Quantity, pricing.Tariff, Decimal]:
     """Where the hold goes on the new sailing and what it costs there."""
     if booking.load == Load.FCL:
-        target = await reservations.fcl_target(conn, sailing_id, booking.size_type, now_sql)
+        target = await reservations.fcl_target(conn, sailing_id, booking.size_type, shift)
         if target is None:
             raise NoAlternative(sailing_id)
         quantity = Quantity(
@@ -124,7 +124,7 @@ async def _plan(
         )
         tariff = pricing.Tariff(rate=target.rate, currency=target.currency)
         return target, quantity, tariff, pricing.fcl_price(tariff, booking.units)
-    targets = await reservations.lcl_targets(conn, sailing_id, booking.size_type, now_sql)
+    targets = await reservations.lcl_targets(conn, sailing_id, booking.size_type, shift)
     if not targets:
         raise NoAlternative(sailing_id)
     target = targets[0]

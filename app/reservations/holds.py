@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts import repository as accounts
 from app.accounts.actor import Actor, OrgKind
-from app.db import transaction
+from app.db import autocommit, transaction
 from app.domain import pricing
 from app.domain.capacity import check_lcl_request
 from app.domain.errors import (
@@ -24,7 +24,7 @@ from app.domain.errors import (
 )
 from app.domain.states import HoldState, Load, SailingStatus
 from app.domain.units import to_milli
-from app.events import outbox
+from app.events import idempotency, outbox
 from app.events.idempotency import Finish
 from app.reservations import counters, repository, space, unguarded
 from app.reservations.counters import Quantity
@@ -39,42 +39,84 @@ async def place_hold(
     """Claim space on a sailing for a few minutes at a locked price, or raise why not."""
     ttl = _ttl(rt, request.ttl_seconds)
     observed = await unguarded.observe(rt, request) if rt.settings.unsafe_disable_capacity_guard else None
+    if observed is None and rt.dialect == "postgresql":
+        # The usual case in one round trip after the read (see place_in_one_statement).
+        async with autocommit(rt.engine) as conn:
+            hold = await _plan(rt, conn, actor, request, ttl)
+            answer = None
+            if finish is not None:
+                stored = finish.answer(hold.view)
+                answer = {**idempotency.lease_params(finish.claim), **idempotency.answer_params(stored)}
+            event = outbox.row(hold.event, hold.now)
+            if await repository.place_in_one_statement(conn, hold.quantity, hold.row, event, answer):
+                return hold.view
+        # The space is short, or overdue holds sit on it: reclaim them, or say what is free.
+        async with transaction(rt.engine) as conn:
+            await _record(conn, hold, finish)
+            now_sql = rt.clock.now_sql(rt.dialect)
+            await space.claim(rt, conn, request.sailing_id, hold.quantity, now_sql, tried=True)
+            await repository.insert_hold(conn, hold.row)
+        return hold.view
     async with transaction(rt.engine) as conn:
-        owner = await _owner(conn, actor, request.on_behalf_of)
-        now_sql = rt.clock.now_sql(rt.dialect)
-        if request.load == Load.FCL:
-            target, quantity, tariff, price = await _fcl_plan(conn, request, now_sql)
-        else:
-            target, quantity, tariff, price = await _lcl_plan(conn, request, now_sql)
-        if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
-            raise SailingClosed(request.sailing_id, target.status)
-        now: datetime = target.now
-        row = new_hold_row(
-            organisation_id=owner,
-            placed_by_id=actor.organisation_id if owner != actor.organisation_id else None,
-            sailing_id=request.sailing_id,
-            size_type=target.size_type if request.load == Load.LCL else str(request.size_type),
-            quantity=quantity,
-            tariff=tariff,
-            price=price,
-            now=now,
-            # A hold never outlives the sailing's cut-off.
-            expires_at=min(now + ttl, target.cut_off),
-        )
-        view = hold_view(SimpleNamespace(**row))
-        # Everything that does not touch the hot counter row goes first, so that its lock is
-        # held only for the claim, the hold's insert and the commit (DESIGN section 4). A
-        # failed claim rolls all of it back.
-        event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
-        await outbox.record(conn, [event], now)
-        if finish is not None:
-            await finish(conn, view)
+        hold = await _plan(rt, conn, actor, request, ttl)
+        await _record(conn, hold, finish)
         if observed is None:
-            await space.claim_for_hold(rt, conn, request.sailing_id, quantity, now_sql, row)
+            now_sql = rt.clock.now_sql(rt.dialect)
+            await space.claim_for_hold(rt, conn, request.sailing_id, hold.quantity, now_sql, hold.row)
         else:
-            await unguarded.claim(conn, quantity, observed)
-            await repository.insert_hold(conn, row)
-    return view
+            await unguarded.claim(conn, hold.quantity, observed)
+            await repository.insert_hold(conn, hold.row)
+    return hold.view
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _PlannedHold:
+    """A hold about to be placed: where, how much, its row, its view and its event."""
+
+    quantity: Quantity
+    row: dict[str, Any]
+    view: HoldView
+    event: outbox.PendingEvent
+    now: datetime
+
+
+async def _plan(
+    rt: Runtime, conn: AsyncConnection, actor: Actor, request: HoldCreate, ttl: timedelta
+) -> _PlannedHold:
+    """Check the request against the sailing, quote it and build the hold; writes nothing."""
+    owner = await _owner(conn, actor, request.on_behalf_of)
+    shift = rt.clock.shift()
+    if request.load == Load.FCL:
+        target, quantity, tariff, price = await _fcl_plan(conn, request, shift)
+    else:
+        target, quantity, tariff, price = await _lcl_plan(conn, request, shift)
+    if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
+        raise SailingClosed(request.sailing_id, target.status)
+    now: datetime = target.now
+    row = new_hold_row(
+        organisation_id=owner,
+        placed_by_id=actor.organisation_id if owner != actor.organisation_id else None,
+        sailing_id=request.sailing_id,
+        size_type=target.size_type if request.load == Load.LCL else str(request.size_type),
+        quantity=quantity,
+        tariff=tariff,
+        price=price,
+        now=now,
+        # A hold never outlives the sailing's cut-off.
+        expires_at=min(now + ttl, target.cut_off),
+    )
+    view = hold_view(SimpleNamespace(**row))
+    event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
+    return _PlannedHold(quantity=quantity, row=row, view=view, event=event, now=now)
+
+
+async def _record(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
+    """The hold's event and the request's answer. They go before the claim, so that the hot
+    counter row stays locked only for the claim, the hold's insert and the commit (DESIGN
+    section 4); a failed claim rolls them back."""
+    await outbox.record(conn, [hold.event], hold.now)
+    if finish is not None:
+        await finish(conn, hold.view)
 
 
 def new_hold_row(
@@ -138,13 +180,13 @@ async def _owner(conn: AsyncConnection, actor: Actor, on_behalf_of: uuid.UUID | 
 
 
 async def _fcl_plan(
-    conn: AsyncConnection, request: HoldCreate, now_sql: ColumnElement[datetime]
+    conn: AsyncConnection, request: HoldCreate, shift: float
 ) -> tuple[Any, Quantity, pricing.Tariff, Decimal]:
     if request.size_type is None or request.units is None:
         raise InvalidRequest("units", "an FCL hold needs size_type and units")
     if request.cbm is not None or request.kg is not None:
         raise InvalidRequest("cbm", "cbm and kg are for LCL holds")
-    target = await repository.fcl_target(conn, request.sailing_id, request.size_type, now_sql)
+    target = await repository.fcl_target(conn, request.sailing_id, request.size_type, shift)
     if target is None:
         await _require_sailing(conn, request.sailing_id)
         raise InvalidRequest("size_type", f"no {request.size_type} space on this sailing")
@@ -154,13 +196,13 @@ async def _fcl_plan(
 
 
 async def _lcl_plan(
-    conn: AsyncConnection, request: HoldCreate, now_sql: ColumnElement[datetime]
+    conn: AsyncConnection, request: HoldCreate, shift: float
 ) -> tuple[Any, Quantity, pricing.Tariff, Decimal]:
     if request.cbm is None or request.kg is None:
         raise InvalidRequest("cbm", "an LCL hold needs cbm and kg")
     if request.units is not None:
         raise InvalidRequest("units", "units are for FCL holds")
-    targets = await repository.lcl_targets(conn, request.sailing_id, request.size_type, now_sql)
+    targets = await repository.lcl_targets(conn, request.sailing_id, request.size_type, shift)
     if not targets:
         await _require_sailing(conn, request.sailing_id)
         raise InvalidRequest("size_type", "no LCL pool on this sailing for that size-type")

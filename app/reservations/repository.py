@@ -8,20 +8,39 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, literal, or_, select, true, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
+from app.clock import bound_now
 from app.db import table_of
 from app.dbtypes import UtcDateTime
 from app.domain.states import Load
+from app.events import idempotency
+from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
+from app.prepared import Prepared
 from app.reservations import counters
 from app.reservations.counters import Quantity
 from app.reservations.models import Booking, Hold
 
 holds = table_of(Hold)
 bookings = table_of(Booking)
+_outbox = table_of(OutboxEvent)
 AnyRow = inventory.AnyRow
 
 
@@ -39,9 +58,25 @@ def visible_to(table: Table, actor: Actor) -> ColumnElement[bool]:
 
 
 async def fcl_target(
-    conn: AsyncConnection, sailing_id: uuid.UUID, size_type: str, now: ColumnElement[datetime]
+    conn: AsyncConnection, sailing_id: uuid.UUID, size_type: str, shift: float
 ) -> AnyRow | None:
-    """The sailing's state, its allotment of ``size_type`` with tariff, and database time."""
+    """The sailing's state, its allotment of ``size_type`` with tariff, and database time
+    (shifted by ``shift``, from :meth:`app.clock.Clock.shift`)."""
+    params = {"target_sailing_id": sailing_id, "target_size_type": size_type, "clock_shift": shift}
+    return await _fcl_target(conn.dialect.name).first(conn, params)
+
+
+async def lcl_targets(
+    conn: AsyncConnection, sailing_id: uuid.UUID, size_type: str | None, shift: float
+) -> list[AnyRow]:
+    """The sailing's state and its pools (of ``size_type`` if given), and database time."""
+    params = {"target_sailing_id": sailing_id, "target_size_type": size_type, "clock_shift": shift}
+    return list(await _lcl_targets(conn.dialect.name).fetch(conn, params))
+
+
+# Built once per dialect: the hold path runs them on every request.
+@functools.cache
+def _fcl_target(dialect: str) -> Prepared:
     s, a = inventory.sailings, inventory.allotments
     query = (
         select(
@@ -50,21 +85,18 @@ async def fcl_target(
             a.c.id.label("allotment_id"),
             a.c.rate,
             a.c.currency,
-            now.label("now"),
+            bound_now(dialect).label("now"),
         )
         .join(a, a.c.sailing_id == s.c.id)
-        .where(s.c.id == sailing_id, a.c.size_type == size_type)
+        .where(s.c.id == bindparam("target_sailing_id"), a.c.size_type == bindparam("target_size_type"))
     )
-    return (await conn.execute(query)).first()
+    return Prepared(query)
 
 
-async def lcl_targets(
-    conn: AsyncConnection,
-    sailing_id: uuid.UUID,
-    size_type: str | None,
-    now: ColumnElement[datetime],
-) -> list[AnyRow]:
+@functools.cache
+def _lcl_targets(dialect: str) -> Prepared:
     s, p = inventory.sailings, inventory.pools
+    size_type = bindparam("target_size_type", type_=p.c.size_type.type)
     query = (
         select(
             s.c.status,
@@ -77,15 +109,13 @@ async def lcl_targets(
             p.c.rate,
             p.c.minimum,
             p.c.currency,
-            now.label("now"),
+            bound_now(dialect).label("now"),
         )
         .join(p, p.c.sailing_id == s.c.id)
-        .where(s.c.id == sailing_id)
+        .where(s.c.id == bindparam("target_sailing_id"), or_(size_type.is_(None), p.c.size_type == size_type))
         .order_by(p.c.size_type)
     )
-    if size_type is not None:
-        query = query.where(p.c.size_type == size_type)
-    return list((await conn.execute(query)).all())
+    return Prepared(query)
 
 
 async def sailing_exists(conn: AsyncConnection, sailing_id: uuid.UUID) -> bool:
@@ -125,10 +155,77 @@ async def insert_hold_if_claimed(
 @functools.cache
 def _claim_and_insert(load: Load, columns: tuple[str, ...]) -> Any:
     claimed = counters.claim_template(load).cte("claimed")
-    row = select(*(bindparam(f"hold_{c}", type_=holds.c[c].type).label(c) for c in columns)).select_from(
-        claimed
-    )
+    row = _bound_row(holds, "hold", columns).select_from(claimed)
     return insert(holds).from_select(list(columns), row).returning(holds.c.id)
+
+
+async def place_in_one_statement(
+    conn: AsyncConnection,
+    quantity: Quantity,
+    hold: Mapping[str, Any],
+    event: Mapping[str, Any],
+    answer: Mapping[str, Any] | None,
+) -> bool:
+    """PostgreSQL only: claim the space, insert the hold and its event and store the request's
+    idempotent answer in one statement, which is atomic by itself: run in autocommit it costs
+    one round trip and no BEGIN or COMMIT. False, with nothing written, when the space is not
+    free (overdue holds may be in the way: the caller goes the slow way) or the request's
+    idempotency lease was lost.
+
+    ``hold`` and ``event`` are the rows (see ``holds.new_hold_row`` and ``outbox.row``);
+    ``answer`` the parameters of ``idempotency.lease_params`` and ``answer_params``, or None
+    for a request without an Idempotency-Key.
+    """
+    statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), answer is not None)
+    params = {
+        **{f"hold_{name}": value for name, value in hold.items()},
+        **{f"event_{name}": value for name, value in event.items()},
+        **counters.claim_params(quantity),
+        **(answer or {}),
+    }
+    return bool((await statement.fetch(conn, params))[0].held)
+
+
+@functools.cache
+def _place_in_one_statement(
+    load: Load, hold_columns: tuple[str, ...], event_columns: tuple[str, ...], answered: bool
+) -> Prepared:
+    """``WITH [lease AS (SELECT ... FOR UPDATE),] claimed AS (UPDATE counter ...), hold AS
+    (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE
+    idempotency_records ... WHERE EXISTS hold)] SELECT count(*) FROM hold``.
+
+    Each step needs the one before: no space, no hold, no event, no stored answer. The lease
+    is locked first (the order the slow path takes too: key record, then counter) and the claim
+    needs it, so a request whose key was taken over changes nothing.
+    """
+    claim = counters.claim_template(load)
+    lease = None
+    if answered:
+        lease = idempotency.leased_record().cte("lease")
+        claim = claim.where(exists(select(lease.c.id)))
+    claimed = claim.cte("claimed")
+    hold = (
+        insert(holds)
+        .from_select(list(hold_columns), _bound_row(holds, "hold", hold_columns).select_from(claimed))
+        .returning(holds.c.id)
+        .cte("hold")
+    )
+    event = (
+        insert(_outbox)
+        .from_select(list(event_columns), _bound_row(_outbox, "event", event_columns).select_from(hold))
+        .returning(_outbox.c.id)
+        .cte("event")
+    )
+    query = select(select(func.count()).select_from(hold).scalar_subquery().label("held")).add_cte(event)
+    if answered:
+        answer = idempotency.completion().where(exists(select(hold.c.id))).cte("answer")
+        query = query.add_cte(answer)
+    return Prepared(query)
+
+
+def _bound_row(table: Table, prefix: str, columns: tuple[str, ...]) -> Select[Any]:
+    """``SELECT :prefix_a AS a, :prefix_b AS b ...`` typed like the table's columns."""
+    return select(*(bindparam(f"{prefix}_{c}", type_=table.c[c].type).label(c) for c in columns))
 
 
 async def get_hold(conn: AsyncConnection, hold_id: uuid.UUID, actor: Actor) -> AnyRow | None:

@@ -26,13 +26,13 @@ from app.runtime import Runtime
 async def observe(rt: Runtime, request: HoldCreate) -> Mapping[str, Any]:
     """The counters of the hold's target as they are now, read in their own transaction."""
     async with transaction(rt.engine, read_only=True) as conn:
-        now_sql = rt.clock.now_sql(rt.dialect)
+        shift = rt.clock.shift()
         if request.load == Load.FCL:
-            target = await repository.fcl_target(conn, request.sailing_id, request.size_type or "", now_sql)
+            target = await repository.fcl_target(conn, request.sailing_id, request.size_type or "", shift)
             if target is None:
                 return {}
             return dict((await inventory.allotment_counters(conn, target.allotment_id))._mapping)
-        targets = await repository.lcl_targets(conn, request.sailing_id, request.size_type, now_sql)
+        targets = await repository.lcl_targets(conn, request.sailing_id, request.size_type, shift)
         if not targets:
             return {}
         return dict((await inventory.pools_of_ids(conn, [targets[0].pool_id]))[0]._mapping)

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from sqlalchemy import event, func, select
@@ -296,7 +298,8 @@ async def test_an_unexpected_exception_is_a_500_problem_and_frees_the_key(
 
 @contextmanager
 def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
-    """Make the COMMIT of the next transaction that inserts a hold fail, once.
+    """Make the COMMIT of the next transaction that inserts a hold fail, once (on PostgreSQL
+    the hold's statement, which commits by itself).
 
     ``driver``: the database aborts the transaction at COMMIT (as on a serialization failure or
     a lost connection) and the driver raises. ``unexpected``: something else raises at COMMIT.
@@ -306,9 +309,20 @@ def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
     failed: list[int] = []
 
     def mark_hold_insert(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        # On PostgreSQL the insert rides in one statement with the counter UPDATE (a CTE).
         if "INSERT INTO HOLDS" in statement.upper():
             conn.info["inserts_hold"] = True
+
+    # PostgreSQL's usual hold is one statement that commits by itself, run on the driver's
+    # connection (app/prepared.py): its commit failing is that statement failing, nothing applied.
+    driver_fetch = asyncpg.Connection.fetch
+
+    async def fetch(driver: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        if "INSERT INTO HOLDS" in query.upper() and not failed:
+            failed.append(1)
+            if failure == "driver":
+                raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+            raise RuntimeError("commit failed")
+        return await driver_fetch(driver, query, *args, **kwargs)
 
     def fail_commit(conn: Connection) -> None:
         if not conn.info.pop("inserts_hold", False) or failed:
@@ -331,7 +345,8 @@ def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
     for name, listener in listeners:
         event.listen(engine, name, listener)
     try:
-        yield failed
+        with mock.patch.object(asyncpg.Connection, "fetch", fetch):
+            yield failed
     finally:
         for name, listener in listeners:
             event.remove(engine, name, listener)
