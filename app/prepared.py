@@ -31,16 +31,15 @@ from sqlalchemy.types import TypeDecorator
 
 Processor = Callable[[Any], Any] | None
 
-# asyncpg errors that mean "try again" or "the connection is gone", as SQLAlchemy classes them.
+# asyncpg errors that mean "the connection is gone" (or in a state it cannot leave: a backend
+# terminated while the connection sat in the pool), and those that mean "try again".
+_DISCONNECTS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 _OPERATIONAL = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
+    *_DISCONNECTS,
     asyncpg.TransactionRollbackError,
     asyncpg.QueryCanceledError,
     asyncpg.LockNotAvailableError,
-    OSError,
 )
-_DISCONNECTS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
 class _Compiled(NamedTuple):
@@ -71,7 +70,7 @@ class Prepared:
         driver = await _driver_connection(conn)
         try:
             records = await driver.fetch(compiled.sql, *arguments)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except (asyncpg.PostgresError, *_DISCONNECTS) as error:
             if isinstance(error, _DISCONNECTS):
                 await conn.invalidate()
             raise _as_sqlalchemy_error(compiled.sql, error) from error

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import func, select
 
@@ -15,14 +16,17 @@ from app.accounts.actor import OrgKind
 from app.accounts.schemas import ApiKeyCreate
 from app.db import table_of, transaction
 from app.events import idempotency
-from app.events.models import IdempotencyRecord
+from app.events.models import IdempotencyRecord, OutboxEvent
+from app.reservations import holds as hold_service
 from app.reservations.invariants import check_invariants
 from app.reservations.repository import bookings, holds
+from app.reservations.schemas import HoldCreate
 from app.runtime import Runtime
 from tests.factories import World, confirmation, fcl_hold
 
 Client = httpx.AsyncClient
 records = table_of(IdempotencyRecord)
+outbox_events = table_of(OutboxEvent)
 
 
 async def count(runtime: Runtime, table: Any) -> int:
@@ -229,6 +233,37 @@ async def test_a_key_in_flight_is_refused_until_its_lease_passes(
         await idempotency.complete_alone(runtime, stalled, 500, b"{}", {})
     replay = await client.post("/v1/holds", content=body, headers=headers)
     assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == taken_over.json()
+
+
+async def test_a_hold_whose_request_lost_its_lease_changes_nothing(
+    client: Client, world: World, runtime: Runtime
+) -> None:
+    """The stalled request wakes up after another took its key over and places its hold. On
+    PostgreSQL the hold is one self-committing statement: it must not claim space, insert the
+    hold or record its event once the lease is gone."""
+    body = fcl_hold(world.sailing.id, 2)
+    key = "stalled-hold"
+    actor = world.shipper.actor
+    stalled = await idempotency.begin(
+        runtime, actor.api_key_id, key, idempotency.fingerprint("POST", "/v1/holds", encoded(body))
+    )
+    assert isinstance(stalled, idempotency.Claim)
+    runtime.clock.advance(runtime.settings.idempotency_lease_seconds + 1)
+    headers = {**world.shipper.posting(key), "Content-Type": "application/json"}
+    taken_over = await client.post("/v1/holds", content=encoded(body), headers=headers)
+    assert taken_over.status_code == 201, taken_over.text
+    events_before = await count(runtime, outbox_events)
+
+    finish = idempotency.Finish(stalled, 201, lambda view: {})
+    with pytest.raises(idempotency.IdempotencyKeyInFlight):
+        await hold_service.place_hold(runtime, actor, msgspec.convert(body, HoldCreate), finish)
+
+    assert await count(runtime, holds) == 1
+    assert await count(runtime, outbox_events) == events_before
+    assert await free_units(client, world) == 8
+    assert await check_invariants(runtime) == []
+    replay = await client.post("/v1/holds", content=encoded(body), headers=headers)
     assert replay.json() == taken_over.json()
 
 
