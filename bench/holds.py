@@ -1,7 +1,8 @@
 """Hold throughput on one hot sailing: the full stack against a bare baseline.
 
 ``python bench/holds.py [--backends baseline postgresql sqlite] [--seconds 10] [--rounds 2]
-[--warmup 2] [--clients 64] [--sellout-units 500] [--sellout-requests 2000]``
+[--warmup 2] [--clients 64] [--sellout-units 500] [--sellout-requests 2000]
+[--baseline-pool-size N]``
 
 Every target is a real server process on 127.0.0.1 started by this script with uvicorn (one
 worker, no access log):
@@ -12,9 +13,9 @@ worker, no access log):
   through the admin API with an operator key made by the app's services) and carries a unique
   Idempotency-Key.
 - ``baseline``: ``bench/baseline_app.py``, one Litestar endpoint running the same conditional
-  ``UPDATE`` and ``INSERT`` through an asyncpg pool as large as the app's (``db_pool_size``) on
-  its own fresh PostgreSQL database of the same schema. It receives the same requests and
-  headers, and ignores the headers.
+  ``UPDATE`` and ``INSERT`` through an asyncpg pool (``--baseline-pool-size``; by default as
+  many connections as the app's pool) on its own fresh PostgreSQL database of the same schema.
+  It receives the same requests and headers, and ignores the headers.
 
 This process is the load generator: ``--clients`` coroutines, each with its own keep-alive
 HTTP/1.1 connection of one ``httpx.AsyncClient``, post 1-unit FCL holds on the hot sailing (an
@@ -72,14 +73,14 @@ class Target:
         return self.backend == "baseline"
 
 
-async def prepare(backend: str, url: str, workdir: Path, sellout_units: int, profile: bool) -> Target:
+async def prepare(backend: str, url: str, workdir: Path, args: argparse.Namespace) -> Target:
     """A fresh migrated database with the hot and sell-out sailings, its server, a shipper key."""
-    seeded = await setup.seed(url, HOT_UNITS, sellout_units)
+    seeded = await setup.seed(url, HOT_UNITS, args.sellout_units)
     if backend == "baseline":
-        server = await setup.start_baseline(url, seeded.shipper_id, workdir)
+        server = await setup.start_baseline(url, seeded.shipper_id, workdir, args.baseline_pool_size)
         headers = {"Authorization": "Bearer not-checked-by-the-baseline"}
     else:
-        server = await setup.start_app(url, workdir, backend, profile=profile)
+        server = await setup.start_app(url, workdir, backend, profile=args.profile)
         try:
             key = await setup.issue_shipper_key(server.base_url, seeded.operator_key)
         except BaseException:
@@ -142,7 +143,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
     try:
         for backend in args.backends:
             urls.append(setup.database_url(backend, workdir))
-            targets.append(await prepare(backend, urls[-1], workdir, args.sellout_units, args.profile))
+            targets.append(await prepare(backend, urls[-1], workdir, args))
         print(f"machine: {await setup.machine()}; load average before: {setup.load_average()}", flush=True)
         for round_index in range(args.rounds):
             for target in targets:
@@ -169,7 +170,8 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
     baseline = hot.get("baseline")
     print(
         f"\nhot sailing: {args.clients} clients, 1-unit FCL holds, {args.seconds:g} s measured per backend"
-        f" ({args.rounds} rounds), warm-up {args.warmup:g} s per round"
+        f" ({args.rounds} rounds), warm-up {args.warmup:g} s per round; database connections: app"
+        f" {setup.app_pool_size()}, baseline {args.baseline_pool_size}"
         + (" [PROFILED: the app servers run ~3x slower; compare shares, not rates]" if args.profile else "")
     )
     print(
@@ -251,6 +253,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--sellout-units", type=int, default=500)
+    parser.add_argument(
+        "--baseline-pool-size",
+        type=int,
+        default=setup.app_pool_size(),
+        help="the baseline's asyncpg pool (default: as many connections as the app has)",
+    )
     parser.add_argument("--sellout-requests", type=int, default=2000)
     parser.add_argument(
         "--profile", action="store_true", help="time the hold path's phases and cProfile the app servers"

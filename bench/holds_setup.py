@@ -271,13 +271,18 @@ async def start_app(url: str, workdir: Path, name: str, *, profile: bool = False
     return await _start(name, arguments, env, workdir, uvicorn_options=False)
 
 
-async def start_baseline(url: str, shipper_id: uuid.UUID, workdir: Path) -> Server:
+def app_pool_size() -> int:
+    """The app's connections: its fixed pool (no overflow by default)."""
+    settings = Settings.from_env()
+    return settings.db_pool_size + settings.db_max_overflow
+
+
+async def start_baseline(url: str, shipper_id: uuid.UUID, workdir: Path, pool_size: int) -> Server:
     env = {
         **os.environ,
         "BASELINE_DATABASE_URL": asyncpg_dsn(url),
         "BASELINE_ORGANISATION_ID": str(shipper_id),
-        # As many connections as the app has (its fixed pool: no overflow).
-        "BASELINE_POOL_SIZE": str(Settings.from_env().db_pool_size),
+        "BASELINE_POOL_SIZE": str(pool_size),
     }
     arguments = ["-m", "uvicorn", "baseline_app:create_app", "--factory", "--app-dir", str(ROOT / "bench")]
     return await _start("baseline", arguments, env, workdir)
