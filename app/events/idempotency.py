@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.clock import bound_now_text
-from app.db import autocommit, table_of, transaction
+from app.db import autocommit, table_of
 from app.domain.errors import DomainError
 from app.events.models import IdempotencyRecord
 from app.prepared import Prepared
@@ -189,11 +189,8 @@ async def complete(
     conn: AsyncConnection, claim: Claim, status: int, body: bytes, headers: dict[str, str]
 ) -> None:
     """Store the answer inside the business transaction; fails it if the lease was lost."""
-    stored = await conn.execute(
-        completion(),
-        {**lease_params(claim), **answer_params(Replay(status=status, body=body, headers=headers))},
-    )
-    if stored.scalar_one_or_none() is None:
+    params = {**lease_params(claim), **answer_params(Replay(status=status, body=body, headers=headers))}
+    if not await _complete.fetch(conn, params):
         raise IdempotencyKeyInFlight()
 
 
@@ -230,6 +227,9 @@ def completion() -> Update:
     )
 
 
+_complete = Prepared(completion())
+
+
 def lease_params(claim: Claim) -> dict[str, Any]:
     # Names unlike any column: SQLAlchemy would add a parameter named like one to the SET.
     return {"lease_record_id": claim.record_id, "lease_holder": claim.lease_token}
@@ -242,14 +242,14 @@ def answer_params(answer: Replay) -> dict[str, Any]:
 async def complete_alone(
     rt: Runtime, claim: Claim, status: int, body: bytes, headers: dict[str, str]
 ) -> None:
-    """Store an answer that changed nothing (a business error), in a transaction of its own."""
-    async with transaction(rt.engine) as conn:
+    """Store an answer that changed nothing (a business error): one statement of its own."""
+    async with autocommit(rt.engine) as conn:
         await complete(conn, claim, status, body, headers)
 
 
 async def abandon(rt: Runtime, claim: Claim) -> None:
     """Free the key after an unexpected failure, so that the client may retry."""
-    async with transaction(rt.engine) as conn:
+    async with autocommit(rt.engine) as conn:
         await conn.execute(delete(_records).where(leased()), lease_params(claim))
 
 

@@ -48,8 +48,14 @@ async def place_hold(
                 stored = finish.answer(hold.view)
                 answer = {**idempotency.lease_params(finish.claim), **idempotency.answer_params(stored)}
             event = outbox.row(hold.event, hold.now)
-            if await repository.place_in_one_statement(conn, hold.quantity, hold.row, event, answer):
+            outcome = await repository.place_in_one_statement(
+                conn, hold.quantity, hold.row, event, answer, rt.clock.shift()
+            )
+            if outcome.held:
                 return hold.view
+            if outcome.leased and outcome.free_units is not None and not outcome.overdue:
+                # Nothing to reclaim: a sold-out sailing answers without a transaction.
+                raise space.fcl_shortfall(request.sailing_id, hold.quantity, outcome.free_units)
         # The space is short, or overdue holds sit on it: reclaim them, or say what is free.
         async with transaction(rt.engine) as conn:
             await _record(conn, hold, finish)

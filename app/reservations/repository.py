@@ -6,9 +6,10 @@ import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     Table,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     true,
@@ -36,7 +38,7 @@ from app.inventory import repository as inventory
 from app.prepared import Prepared
 from app.reservations import counters
 from app.reservations.counters import Quantity
-from app.reservations.models import Booking, Hold
+from app.reservations.models import ACTIVE, Booking, Hold
 
 holds = table_of(Hold)
 bookings = table_of(Booking)
@@ -159,22 +161,34 @@ def _claim_and_insert(load: Load, columns: tuple[str, ...]) -> Any:
     return insert(holds).from_select(list(columns), row).returning(holds.c.id)
 
 
+class OneStatement(NamedTuple):
+    """What :func:`place_in_one_statement` did, and why not when it did nothing."""
+
+    held: bool
+    # The request still held its Idempotency-Key's lease (always, without a key).
+    leased: bool
+    # FCL only, as of the statement's start: the allotment's free units and whether an overdue
+    # hold sits on it. None for LCL, whose refusals take the slow way (a pool may draw a box).
+    free_units: int | None
+    overdue: bool | None
+
+
 async def place_in_one_statement(
     conn: AsyncConnection,
     quantity: Quantity,
     hold: Mapping[str, Any],
     event: Mapping[str, Any],
     answer: Mapping[str, Any] | None,
-) -> bool:
+    shift: float,
+) -> OneStatement:
     """PostgreSQL only: claim the space, insert the hold and its event and store the request's
     idempotent answer in one statement, which is atomic by itself: run in autocommit it costs
-    one round trip and no BEGIN or COMMIT. False, with nothing written, when the space is not
-    free (overdue holds may be in the way: the caller goes the slow way) or the request's
-    idempotency lease was lost.
+    one round trip and no BEGIN or COMMIT. Nothing is written when the space is not free or the
+    request's idempotency lease was lost; the result then says which.
 
     ``hold`` and ``event`` are the rows (see ``holds.new_hold_row`` and ``outbox.row``);
     ``answer`` the parameters of ``idempotency.lease_params`` and ``answer_params``, or None
-    for a request without an Idempotency-Key.
+    for a request without an Idempotency-Key; ``shift`` the clock's (for "overdue").
     """
     statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), answer is not None)
     params = {
@@ -182,8 +196,10 @@ async def place_in_one_statement(
         **{f"event_{name}": value for name, value in event.items()},
         **counters.claim_params(quantity),
         **(answer or {}),
+        "clock_shift": shift,
     }
-    return bool((await statement.fetch(conn, params))[0].held)
+    row = (await statement.fetch(conn, params))[0]
+    return OneStatement(bool(row.held), bool(row.leased), row.free_units, row.overdue)
 
 
 @functools.cache
@@ -192,17 +208,18 @@ def _place_in_one_statement(
 ) -> Prepared:
     """``WITH [lease AS (SELECT ... FOR UPDATE),] claimed AS (UPDATE counter ...), hold AS
     (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE
-    idempotency_records ... WHERE EXISTS hold)] SELECT count(*) FROM hold``.
+    idempotency_records ... WHERE EXISTS hold)] SELECT count(*) FROM hold, ...``.
 
     Each step needs the one before: no space, no hold, no event, no stored answer. The lease
     is locked first (the order the slow path takes too: key record, then counter) and the claim
     needs it, so a request whose key was taken over changes nothing.
     """
     claim = counters.claim_template(load)
-    lease = None
+    leased: ColumnElement[bool] = true()
     if answered:
         lease = idempotency.leased_record().cte("lease")
-        claim = claim.where(exists(select(lease.c.id)))
+        leased = exists(select(lease.c.id))
+        claim = claim.where(leased)
     claimed = claim.cte("claimed")
     hold = (
         insert(holds)
@@ -216,7 +233,26 @@ def _place_in_one_statement(
         .returning(_outbox.c.id)
         .cte("event")
     )
-    query = select(select(func.count()).select_from(hold).scalar_subquery().label("held")).add_cte(event)
+    counter: BindParameter[Any] = bindparam("claim_counter_id")
+    free_units: Any = null()
+    overdue: Any = null()
+    if load is Load.FCL:
+        a = inventory.allotments
+        free_units = select(inventory.units_free).where(a.c.id == counter).scalar_subquery()
+        overdue = exists(
+            select(holds.c.id).where(
+                holds.c.allotment_id == counter,
+                holds.c.load == Load.FCL.value,
+                holds.c.state == ACTIVE,
+                holds.c.expires_at <= bound_now("postgresql"),
+            )
+        )
+    query = select(
+        select(func.count()).select_from(hold).scalar_subquery().label("held"),
+        leased.label("leased"),
+        free_units.label("free_units"),
+        overdue.label("overdue"),
+    ).add_cte(event)
     if answered:
         answer = idempotency.completion().where(exists(select(hold.c.id))).cte("answer")
         query = query.add_cte(answer)

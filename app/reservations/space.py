@@ -116,12 +116,15 @@ async def _draw_container(conn: AsyncConnection, quantity: Quantity) -> bool:
     return await inventory.draw_container(conn, pool)
 
 
+def fcl_shortfall(sailing_id: uuid.UUID, quantity: Quantity, free_units: int) -> InsufficientCapacity:
+    return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{max(free_units, 0)} units")
+
+
 async def _insufficient(
     conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity
 ) -> InsufficientCapacity:
     if quantity.load is Load.FCL:
-        free = await inventory.free_units(conn, quantity.counter_id)
-        return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{free} units")
+        return fcl_shortfall(sailing_id, quantity, await inventory.free_units(conn, quantity.counter_id))
     pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
     drawable = max(pool.units_drawable, 0)
     free_cbm = from_milli(pool.volume_free_dm3 + drawable * pool.container_volume_dm3)
