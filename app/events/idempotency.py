@@ -1,8 +1,14 @@
 """Idempotency-Key records (IETF draft): replay, refuse another body, refuse while in flight.
 
-A key is claimed in its own short transaction, so a concurrent request with the same key sees
-it in flight (409). The stored response is written by the business transaction itself
-(:func:`complete`), so a change and its replayable answer commit or vanish together.
+Two ways, and in both a change and its replayable answer commit or vanish together:
+
+- Claimed (:func:`begin`): the key is claimed in a statement of its own, so a concurrent request
+  with the same key sees it in flight (409); the business transaction completes the record
+  (:func:`complete`). A request that dies leaves the key to a lease, then to a take-over.
+- Unclaimed (:class:`Unclaimed`, holds): no claim; the change inserts the key's record, finished,
+  with itself. A concurrent duplicate waits on the key's unique index, its own change rolls back
+  on the collision and it replays the first answer (:func:`lookup`). One statement and one
+  commit fewer per request, and no key is ever left in flight.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
     Update,
     and_,
@@ -72,16 +79,40 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
     lease_token: uuid.UUID
 
 
+class Unclaimed(msgspec.Struct, frozen=True, kw_only=True):
+    """A request under a key nobody has used yet, processed without claiming the key first:
+    its answer is inserted with its change, so that a concurrent duplicate waits on the key's
+    unique index and then replays it (see :func:`lookup`)."""
+
+    api_key_id: uuid.UUID
+    key: str
+    fingerprint: str
+    clock_shift: float  # the runtime clock's (Clock.shift), for the record's database times
+
+
+class KeyAnswered(Exception):
+    """A concurrent request under the same key committed its answer first: replay that one."""
+
+
+# The unique constraint a second answer under one key runs into.
+KEY_CONSTRAINT = "uq_idempotency_records_api_key_id_key"
+
+
 class Finish:
-    """Stores the replayable answer of a claimed request inside the service's transaction, so
-    that the change and its answer commit or vanish together.
+    """Stores the replayable answer of a request inside the service's transaction, so that the
+    change and its answer commit or vanish together: by completing its claimed record, or, for
+    an :class:`Unclaimed` request, by inserting the finished record (raising
+    :class:`KeyAnswered` when a duplicate got there first).
 
     A service calls it with the view it is about to commit (``await finish(conn, view)``); a
     service that folds the write into a statement of its own takes :meth:`answer` instead.
     """
 
-    def __init__(self, claim: Claim, status: int, headers: Callable[[Any], dict[str, str]]) -> None:
-        self.claim = claim
+    def __init__(
+        self, request: Claim | Unclaimed, status: int, headers: Callable[[Any], dict[str, str]]
+    ) -> None:
+        self.claim = request if isinstance(request, Claim) else None
+        self.unclaimed = request if isinstance(request, Unclaimed) else None
         self.status = status
         self._headers = headers
         self.stored: Replay | None = None
@@ -94,7 +125,90 @@ class Finish:
 
     async def __call__(self, conn: AsyncConnection, view: msgspec.Struct) -> None:
         answer = self.answer(view)
-        await complete(conn, self.claim, answer.status, answer.body, answer.headers)
+        if self.claim is not None:
+            await complete(conn, self.claim, answer.status, answer.body, answer.headers)
+        else:
+            assert self.unclaimed is not None
+            if not await _insert_answer(conn, self.unclaimed, answer):
+                raise KeyAnswered()
+
+    async def store_alone(self, rt: Runtime, answer: Replay) -> bool:
+        """Store an answer that changed nothing (a business error), in one statement. False for
+        an unclaimed request whose key already holds an answer (see :func:`lookup`)."""
+        if self.claim is not None:
+            await complete_alone(rt, self.claim, answer.status, answer.body, answer.headers)
+            return True
+        assert self.unclaimed is not None
+        async with autocommit(rt.engine) as conn:
+            return await _insert_answer(conn, self.unclaimed, answer)
+
+
+def record_params(request: Unclaimed) -> dict[str, Any]:
+    """The ``record_*`` parameters of a finished record for ``request`` (a new id each call)."""
+    return {
+        "record_id": uuid.uuid4(),
+        "record_api_key_id": request.api_key_id,
+        "record_key": request.key,
+        "record_fingerprint": request.fingerprint,
+        # Never leased: the record is born finished.
+        "record_lease_token": uuid.uuid4(),
+    }
+
+
+async def _insert_answer(conn: AsyncConnection, request: Unclaimed, answer: Replay) -> bool:
+    params = {**record_params(request), **answer_params(answer), "clock_shift": request.clock_shift}
+    return bool(await _insert_answer_statement(conn.dialect.name).fetch(conn, params))
+
+
+@functools.cache
+def _insert_answer_statement(dialect: str) -> Prepared:
+    """Insert-if-absent of a finished record (``record_*``, ``answer_*``); text for the same
+    reason as :func:`_claim_statement`."""
+    columns = [*_CLAIMED, "state", "response_status", "response_body", "response_headers"]
+    values = [*(f":record_{name}" for name in _CLAIMED), "'done'", ":answer_status", ":answer_body"]
+    values.append(":answer_headers")
+    sql = (
+        f"INSERT INTO idempotency_records ({', '.join(columns)}, locked_until, created_at)"
+        f" VALUES ({', '.join(values)}, {bound_now_text(dialect)}, {bound_now_text(dialect)})"
+        " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
+    )
+    parameters = [bindparam(f"record_{name}", type_=_records.c[name].type) for name in _CLAIMED]
+    parameters.append(bindparam("answer_headers", type_=_records.c.response_headers.type))
+    parameters.append(bindparam("answer_body", type_=_records.c.response_body.type))
+    parameters.append(bindparam("clock_shift", type_=Float()))
+    return Prepared(text(sql).bindparams(*parameters).columns(_records.c.id))
+
+
+class InFlight(msgspec.Struct, frozen=True):
+    """The key's first request has not finished."""
+
+
+async def lookup(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) -> Replay | InFlight | None:
+    """What the key holds, read without claiming it: None for an unused key; raises
+    :class:`IdempotencyKeyReused` when it was used with another request."""
+    async with autocommit(rt.engine, read_only=True) as conn:
+        row = await _lookup_statement.first(conn, {"lookup_api_key_id": api_key_id, "lookup_key": key})
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if row.state != "done":
+        return InFlight()
+    return Replay(status=row.response_status, body=row.response_body, headers=row.response_headers)
+
+
+_lookup_statement = Prepared(
+    select(
+        _records.c.fingerprint,
+        _records.c.state,
+        _records.c.response_status,
+        _records.c.response_body,
+        _records.c.response_headers,
+    ).where(
+        _records.c.api_key_id == bindparam("lookup_api_key_id"),
+        _records.c.key == bindparam("lookup_key"),
+    )
+)
 
 
 async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) -> Claim | Replay:
@@ -120,8 +234,8 @@ async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) 
         return await _existing(rt, conn, api_key_id, key, fingerprint, token, lease)
 
 
-# The claim's ``record_<column>`` parameters, each typed like its column.
-_CLAIMED = ("id", "api_key_id", "key", "fingerprint", "lease_token")
+# The ``record_<column>`` parameters of a new record, each typed like its column.
+RECORD_COLUMNS = _CLAIMED = ("id", "api_key_id", "key", "fingerprint", "lease_token")
 
 
 @functools.cache

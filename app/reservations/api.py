@@ -40,6 +40,8 @@ class HoldController(Controller):
             lambda finish: holds.place_hold(rt, actor, data, finish),
             status=201,
             headers=lambda view: {"Location": f"/v1/holds/{view.id}"},
+            # A hold stores its answer with its change: no separate claim of the key.
+            unclaimed=True,
         )
 
     @get("/{hold_id:uuid}", guards=[requires(Scope.READ)], summary="Read a hold")

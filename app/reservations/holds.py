@@ -43,13 +43,9 @@ async def place_hold(
         # The usual case in one round trip after the read (see place_in_one_statement).
         async with autocommit(rt.engine) as conn:
             hold = await _plan(rt, conn, actor, request, ttl)
-            answer = None
-            if finish is not None:
-                stored = finish.answer(hold.view)
-                answer = {**idempotency.lease_params(finish.claim), **idempotency.answer_params(stored)}
             event = outbox.row(hold.event, hold.now)
             outcome = await repository.place_in_one_statement(
-                conn, hold.quantity, hold.row, event, answer, rt.clock.shift()
+                conn, hold.quantity, hold.row, event, _answer(finish, hold.view), rt.clock.shift()
             )
             if outcome.held:
                 return hold.view
@@ -58,21 +54,39 @@ async def place_hold(
                 raise space.fcl_shortfall(request.sailing_id, hold.quantity, outcome.free_units)
         # The space is short, or overdue holds sit on it: reclaim them, or say what is free.
         async with transaction(rt.engine) as conn:
-            await _record(conn, hold, finish)
+            await _record_before_claim(conn, hold, finish)
             now_sql = rt.clock.now_sql(rt.dialect)
             await space.claim(rt, conn, request.sailing_id, hold.quantity, now_sql, tried=True)
             await repository.insert_hold(conn, hold.row)
+            await _record_after_claim(conn, hold, finish)
         return hold.view
     async with transaction(rt.engine) as conn:
         hold = await _plan(rt, conn, actor, request, ttl)
-        await _record(conn, hold, finish)
+        await _record_before_claim(conn, hold, finish)
         if observed is None:
             now_sql = rt.clock.now_sql(rt.dialect)
             await space.claim_for_hold(rt, conn, request.sailing_id, hold.quantity, now_sql, hold.row)
         else:
             await unguarded.claim(conn, hold.quantity, observed)
             await repository.insert_hold(conn, hold.row)
+        await _record_after_claim(conn, hold, finish)
     return hold.view
+
+
+def _answer(finish: Finish | None, view: HoldView) -> repository.StatementAnswer | None:
+    """How the one statement stores the request's answer: completing its claimed record, or
+    inserting the record of an unclaimed request."""
+    if finish is None:
+        return None
+    stored = idempotency.answer_params(finish.answer(view))
+    if finish.claim is not None:
+        return repository.StatementAnswer(
+            inserted=False, params={**idempotency.lease_params(finish.claim), **stored}
+        )
+    assert finish.unclaimed is not None
+    return repository.StatementAnswer(
+        inserted=True, params={**idempotency.record_params(finish.unclaimed), **stored}
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,12 +130,20 @@ async def _plan(
     return _PlannedHold(quantity=quantity, row=row, view=view, event=event, now=now)
 
 
-async def _record(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
-    """The hold's event and the request's answer. They go before the claim, so that the hot
-    counter row stays locked only for the claim, the hold's insert and the commit (DESIGN
-    section 4); a failed claim rolls them back."""
+async def _record_before_claim(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
+    """The hold's event and a claimed request's answer. They go before the claim, so that the
+    hot counter row stays locked only for the claim, the hold's insert and the commit (DESIGN
+    section 4), and the key record is locked before the counter, as in the one statement; a
+    failed claim rolls them back."""
     await outbox.record(conn, [hold.event], hold.now)
-    if finish is not None:
+    if finish is not None and finish.claim is not None:
+        await finish(conn, hold.view)
+
+
+async def _record_after_claim(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
+    """An unclaimed request's answer: its record is inserted after the claim, the order of the
+    one statement, so that two requests under one key never wait on each other in a cycle."""
+    if finish is not None and finish.unclaimed is not None:
         await finish(conn, hold.view)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
@@ -34,7 +35,7 @@ from app.db import table_of
 from app.dbtypes import UtcDateTime
 from app.domain.states import Load
 from app.events import idempotency
-from app.events.models import OutboxEvent
+from app.events.models import IdempotencyRecord, OutboxEvent
 from app.inventory import repository as inventory
 from app.prepared import Prepared
 from app.reservations import counters
@@ -44,6 +45,7 @@ from app.reservations.models import ACTIVE, Booking, Hold
 holds = table_of(Hold)
 bookings = table_of(Booking)
 _outbox = table_of(OutboxEvent)
+_records = table_of(IdempotencyRecord)
 AnyRow = inventory.AnyRow
 
 
@@ -174,12 +176,20 @@ class OneStatement(NamedTuple):
     overdue: bool | None
 
 
+class StatementAnswer(NamedTuple):
+    """The request's answer, stored by the one statement: by completing the request's claimed
+    (leased) record, or by inserting the record of an unclaimed request."""
+
+    inserted: bool
+    params: Mapping[str, Any]
+
+
 async def place_in_one_statement(
     conn: AsyncConnection,
     quantity: Quantity,
     hold: Mapping[str, Any],
     event: Mapping[str, Any],
-    answer: Mapping[str, Any] | None,
+    answer: StatementAnswer | None,
     shift: float,
 ) -> OneStatement:
     """PostgreSQL only: claim the space, insert the hold and its event and store the request's
@@ -188,36 +198,47 @@ async def place_in_one_statement(
     request's idempotency lease was lost; the result then says which.
 
     ``hold`` and ``event`` are the rows (see ``holds.new_hold_row`` and ``outbox.row``);
-    ``answer`` the parameters of ``idempotency.lease_params`` and ``answer_params``, or None
-    for a request without an Idempotency-Key; ``shift`` the clock's (for "overdue").
+    ``answer`` None for a request without an Idempotency-Key; ``shift`` the clock's (for
+    "overdue"). Raises ``idempotency.KeyAnswered``, with nothing written, when an unclaimed
+    request's duplicate stored its answer first.
     """
-    statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), answer is not None)
+    mode = "none" if answer is None else "insert" if answer.inserted else "complete"
+    statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), mode)
     params = {
         **{f"hold_{name}": value for name, value in hold.items()},
         **{f"event_{name}": value for name, value in event.items()},
         **counters.claim_params(quantity),
-        **(answer or {}),
+        **(answer.params if answer is not None else {}),
         "clock_shift": shift,
     }
-    row = (await statement.fetch(conn, params))[0]
+    try:
+        row = (await statement.fetch(conn, params))[0]
+    except IntegrityError as error:
+        # The duplicate's record committed while this statement waited on the key's index.
+        if getattr(error.orig, "constraint_name", None) == idempotency.KEY_CONSTRAINT:
+            raise idempotency.KeyAnswered() from error
+        raise
     return OneStatement(bool(row.held), bool(row.leased), row.free_units, row.overdue)
 
 
 @functools.cache
 def _place_in_one_statement(
-    load: Load, hold_columns: tuple[str, ...], event_columns: tuple[str, ...], answered: bool
+    load: Load, hold_columns: tuple[str, ...], event_columns: tuple[str, ...], answer_mode: str
 ) -> Prepared:
     """``WITH [lease AS (SELECT ... FOR UPDATE),] claimed AS (UPDATE counter ...), hold AS
     (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE
-    idempotency_records ... WHERE EXISTS hold)] SELECT count(*) FROM hold, ...``.
+    idempotency_records ... WHERE EXISTS hold) | , record AS (INSERT INTO idempotency_records
+    ... FROM hold)] SELECT count(*) FROM hold, ...``.
 
-    Each step needs the one before: no space, no hold, no event, no stored answer. The lease
-    is locked first (the order the slow path takes too: key record, then counter) and the claim
-    needs it, so a request whose key was taken over changes nothing.
+    Each step needs the one before: no space, no hold, no event, no stored answer. A claimed
+    request's lease is locked first (the order its slow path takes too: key record, then
+    counter) and the claim needs it, so a request whose key was taken over changes nothing. An
+    unclaimed request's record is inserted last, without ``ON CONFLICT``: a duplicate's record
+    fails the whole statement (``answer_mode``: ``none``, ``complete`` or ``insert``).
     """
     claim = counters.claim_template(load)
     leased: ColumnElement[bool] = true()
-    if answered:
+    if answer_mode == "complete":
         lease = idempotency.leased_record().cte("lease")
         leased = exists(select(lease.c.id))
         claim = claim.where(leased)
@@ -256,10 +277,29 @@ def _place_in_one_statement(
         case((held == 0, free_units), else_=null()).label("free_units"),
         case((held == 0, overdue), else_=null()).label("overdue"),
     ).add_cte(event)
-    if answered:
+    if answer_mode == "complete":
         answer = idempotency.completion().where(exists(select(hold.c.id))).cte("answer")
         query = query.add_cte(answer)
+    elif answer_mode == "insert":
+        query = query.add_cte(_record_insert(hold))
     return Prepared(query)
+
+
+def _record_insert(hold: Any) -> Any:
+    """The unclaimed request's finished record, inserted only if the hold was (parameters
+    ``record_*`` of ``idempotency.record_params`` and ``answer_*``; its times are the hold's)."""
+    r = _records
+    values = {
+        **{name: bindparam(f"record_{name}", type_=r.c[name].type) for name in idempotency.RECORD_COLUMNS},
+        "state": literal("done"),
+        "response_status": bindparam("answer_status", type_=r.c.response_status.type),
+        "response_body": bindparam("answer_body", type_=r.c.response_body.type),
+        "response_headers": bindparam("answer_headers", type_=r.c.response_headers.type),
+        "locked_until": bindparam("hold_created_at", type_=holds.c.created_at.type),
+        "created_at": bindparam("hold_created_at", type_=holds.c.created_at.type),
+    }
+    row = select(*(value.label(name) for name, value in values.items())).select_from(hold)
+    return insert(r).from_select(list(values), row).returning(r.c.id).cte("record")
 
 
 def _bound_row(table: Table, prefix: str, columns: tuple[str, ...]) -> Select[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -234,6 +235,25 @@ async def test_a_key_in_flight_is_refused_until_its_lease_passes(
     replay = await client.post("/v1/holds", content=body, headers=headers)
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == taken_over.json()
+
+
+async def test_concurrent_duplicates_of_a_hold_hold_once_and_answer_alike(
+    client: Client, world: World, runtime: Runtime
+) -> None:
+    """A hold does not claim its key first: its record goes in with the hold. Duplicates sent
+    at once wait on the key's unique index and replay the first; none holds again."""
+    body = fcl_hold(world.sailing.id, 2)
+    headers = world.shipper.posting("same-key-at-once")
+
+    answers = await asyncio.gather(*(client.post("/v1/holds", json=body, headers=headers) for _ in range(8)))
+
+    assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers]
+    assert len({a.text for a in answers}) == 1
+    assert sum("idempotent-replayed" not in a.headers for a in answers) == 1
+    assert await count(runtime, holds) == 1
+    assert await count(runtime, records) == 1
+    assert await free_units(client, world) == 8
+    assert await check_invariants(runtime) == []
 
 
 async def test_a_hold_whose_request_lost_its_lease_changes_nothing(
