@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain import pricing
 from app.domain.errors import InsufficientCapacity, SailingClosed
-from app.domain.states import Load, SailingStatus
+from app.domain.states import Load
 from app.domain.units import from_milli
 from app.events import outbox
 from app.inventory.repository import AnyRow
@@ -80,11 +80,11 @@ async def _hold_on(
     rt: Runtime, conn: AsyncConnection, booking: AnyRow, candidate: AnyRow, now_sql: ColumnElement[datetime]
 ) -> Alternative:
     target, quantity, tariff, price = await _plan(conn, booking, candidate.id, rt.clock.shift())
-    if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
-        raise SailingClosed(candidate.id, target.status)
     now: datetime = target.now
-    ttl = timedelta(seconds=rt.settings.hold_ttl_max_seconds)
     row = new_hold_row(
+        target,
+        # The longest hold the platform gives, to leave the owner time to decide.
+        timedelta(seconds=rt.settings.hold_ttl_max_seconds),
         organisation_id=booking.organisation_id,
         placed_by_id=booking.placed_by_id,
         sailing_id=candidate.id,
@@ -92,9 +92,6 @@ async def _hold_on(
         quantity=quantity,
         tariff=tariff,
         price=price,
-        now=now,
-        # The longest hold the platform gives, to leave the owner time to decide.
-        expires_at=min(now + ttl, target.cut_off),
     )
     view = hold_view(SimpleNamespace(**row))
     payload = {**event_payload(view), "offered_for": booking.reference}

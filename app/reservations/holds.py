@@ -110,10 +110,9 @@ async def _plan(
         target, quantity, tariff, price = await _fcl_plan(conn, request, shift)
     else:
         target, quantity, tariff, price = await _lcl_plan(conn, request, shift)
-    if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
-        raise SailingClosed(request.sailing_id, target.status)
-    now: datetime = target.now
     row = new_hold_row(
+        target,
+        ttl,
         organisation_id=owner,
         placed_by_id=actor.organisation_id if owner != actor.organisation_id else None,
         sailing_id=request.sailing_id,
@@ -121,13 +120,10 @@ async def _plan(
         quantity=quantity,
         tariff=tariff,
         price=price,
-        now=now,
-        # A hold never outlives the sailing's cut-off.
-        expires_at=min(now + ttl, target.cut_off),
     )
     view = hold_view(SimpleNamespace(**row))
     event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
-    return _PlannedHold(quantity=quantity, row=row, view=view, event=event, now=now)
+    return _PlannedHold(quantity=quantity, row=row, view=view, event=event, now=target.now)
 
 
 async def _record_before_claim(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
@@ -148,6 +144,8 @@ async def _record_after_claim(conn: AsyncConnection, hold: _PlannedHold, finish:
 
 
 def new_hold_row(
+    target: Any,
+    ttl: timedelta,
     *,
     organisation_id: uuid.UUID,
     placed_by_id: uuid.UUID | None,
@@ -156,10 +154,13 @@ def new_hold_row(
     quantity: Quantity,
     tariff: pricing.Tariff,
     price: Decimal,
-    now: datetime,
-    expires_at: datetime,
 ) -> dict[str, Any]:
-    """The row of a new active hold, its quote locked."""
+    """The row of a new active hold for ``ttl``, its quote locked, on the sailing ``target``
+    (a ``repository.fcl_target`` or ``lcl_targets`` row: state, cut-off and database time);
+    raises SailingClosed when the sailing takes no more holds."""
+    if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
+        raise SailingClosed(sailing_id, target.status)
+    now: datetime = target.now
     return {
         "id": uuid.uuid4(),
         "organisation_id": organisation_id,
@@ -178,7 +179,8 @@ def new_hold_row(
         "currency": tariff.currency,
         "state": HoldState.ACTIVE.value,
         "created_at": now,
-        "expires_at": expires_at,
+        # A hold never outlives the sailing's cut-off.
+        "expires_at": min(now + ttl, target.cut_off),
         "ended_at": None,
     }
 
