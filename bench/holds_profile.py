@@ -43,6 +43,7 @@ import app.api.auth  # noqa: E402
 import app.db  # noqa: E402
 import app.events.idempotency  # noqa: E402
 import app.main  # noqa: E402
+import app.prepared  # noqa: E402
 import app.reservations.holds  # noqa: E402
 
 PHASES: dict[str, list[float]] = defaultdict(list)
@@ -68,7 +69,7 @@ def statement_kind(statement: str) -> str:
     words = statement.split()
     verb = words[0].upper()
     if verb == "WITH":
-        return "WITH claimed UPDATE ... INSERT holds (claim + hold)"
+        return "WITH claimed UPDATE ... INSERT holds (the hold's one statement)"
     if verb in ("INSERT", "UPDATE", "DELETE"):
         table = words[2] if verb in ("INSERT", "DELETE") else words[1]
         return f"{verb} {table}"
@@ -90,7 +91,8 @@ def instrument_engine(engine: Any) -> Any:
 
 
 def instrument_transactions() -> None:
-    """Wrap ``app.db.transaction`` where the hold path imported it: pool wait and commit."""
+    """Wrap ``app.db.transaction`` and ``autocommit`` where the hold path imported them: pool
+    wait, and the commit of a transaction."""
 
     @asynccontextmanager
     async def transaction(engine: Any, *, read_only: bool = False) -> AsyncIterator[Any]:
@@ -104,10 +106,40 @@ def instrument_transactions() -> None:
                 ending = time.perf_counter()
             record("  COMMIT (incl. WAL flush)", ending)
 
+    def autocommit(original: Any) -> Any:
+        @asynccontextmanager
+        async def wrapped(engine: Any, *, read_only: bool = False) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            async with original(engine, read_only=read_only) as connection:
+                record("  pool checkout, autocommit (wait for a connection)", started)
+                yield connection
+
+        return wrapped
+
     for module in (app.events.idempotency, app.reservations.holds):
-        # Each module imported the name; patch what it looks up at call time.
-        assert getattr(module, "transaction") is app.db.transaction  # noqa: B009
-        replace(module, "transaction", lambda _: transaction)
+        # Each module imported the names; patch what it looks up at call time.
+        if getattr(module, "transaction", None) is app.db.transaction:
+            replace(module, "transaction", lambda _: transaction)
+        if getattr(module, "autocommit", None) is app.db.autocommit:
+            replace(module, "autocommit", autocommit)
+
+
+def instrument_prepared() -> None:
+    """Time the statements run on the driver's connection (``app/prepared.py``), which
+    SQLAlchemy's cursor events do not see."""
+    fetch = app.prepared.Prepared.fetch
+    kinds: dict[int, str] = {}  # rendering a statement is costly: once per statement
+
+    async def timed_fetch(self: Any, conn: Any, params: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await fetch(self, conn, params)
+        finally:
+            if id(self) not in kinds:
+                kinds[id(self)] = f"  sql {statement_kind(str(self.statement))} (prepared)"
+            record(kinds[id(self)], started)
+
+    app.prepared.Prepared.fetch = timed_fetch  # type: ignore[method-assign]
 
 
 def replace(module: ModuleType, name: str, wrap: Callable[[Any], Any]) -> None:
@@ -120,11 +152,12 @@ def instrument() -> None:
     replace(
         app.events.idempotency,
         "begin",
-        lambda f: timed("idempotency claim: idempotency.begin (own transaction)", f),
+        lambda f: timed("idempotency claim: idempotency.begin (claimed requests only)", f),
     )
     replace(app.reservations.holds, "place_hold", lambda f: timed("hold transaction: holds.place_hold", f))
     replace(app.main, "create_engine", lambda f: lambda *a, **k: instrument_engine(f(*a, **k)))
     instrument_transactions()
+    instrument_prepared()
 
 
 def timed_app(asgi: Any) -> Any:
