@@ -6,8 +6,9 @@ was most of the server's time per hold. A :class:`Prepared` statement is still b
 and compiled by SQLAlchemy, once per dialect; on PostgreSQL it then runs on the asyncpg
 connection of an engine connection, with the same bind and result processors SQLAlchemy would
 apply and asyncpg's own prepared-statement cache. Its errors are raised as SQLAlchemy's
-(``IntegrityError``, ``OperationalError`` ...), so callers and the API's problem handlers see
-no difference, and a connection that broke is invalidated as SQLAlchemy would. On SQLite it
+``IntegrityError`` (constraints) and ``OperationalError`` (lost connections, deadlocks,
+serialization failures, timeouts), any other database error as ``DBAPIError``: the classes the
+API's problem handlers tell apart. A connection that broke is invalidated as SQLAlchemy would. On SQLite it
 runs through SQLAlchemy as usual.
 
 On the driver's connection a statement runs outside any transaction, so it must be atomic by

@@ -116,7 +116,9 @@ async def run_idempotent(
         # than leave the key in flight (a late retry would then do the change twice).
         log.warning("idempotency.stored_after_commit", path=request.url.path)
         stored = finish.answer(view)
-        await finish.store_alone(rt, stored)
+        if not await finish.store_alone(rt, stored):
+            # An unclaimed request's key was answered meanwhile: give the answer it keeps.
+            return await answered_before()
     # The first answer is the view itself; what was stored for replays may be redacted.
     return Response(
         content=msgspec.json.encode(view),

@@ -53,4 +53,5 @@ async def record(conn: AsyncConnection, events: Iterable[PendingEvent], at: date
     """Insert the events in one statement; they commit or roll back with the change they describe."""
     rows = [row(event, at) for event in events]
     if rows:
-        await conn.execute(_insert, rows)
+        # A list of one would take SQLAlchemy's executemany path, which costs more.
+        await conn.execute(_insert, rows[0] if len(rows) == 1 else rows)

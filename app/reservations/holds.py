@@ -49,9 +49,12 @@ async def place_hold(
             )
             if outcome.held:
                 return hold.view
-            if outcome.leased and outcome.free_units is not None and not outcome.overdue:
-                # Nothing to reclaim: a sold-out sailing answers without a transaction.
-                raise space.fcl_shortfall(request.sailing_id, hold.quantity, outcome.free_units)
+            free = outcome.free_units
+            if outcome.leased and free is not None and free < hold.quantity.units and not outcome.overdue:
+                # Nothing to reclaim: a sold-out sailing answers without a transaction. The
+                # figures are the statement's snapshot, from before the claim waited for the row;
+                # when they do not explain the refusal, the transaction reads them again.
+                raise space.fcl_shortfall(request.sailing_id, hold.quantity, free)
         # The space is short, or overdue holds sit on it: reclaim them, or say what is free.
         async with transaction(rt.engine) as conn:
             await _record_before_claim(conn, hold, finish)

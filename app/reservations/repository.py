@@ -6,7 +6,7 @@ import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -132,7 +132,11 @@ async def sailing_exists(conn: AsyncConnection, sailing_id: uuid.UUID) -> bool:
 
 
 async def insert_hold(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
-    await conn.execute(insert(holds).values(dict(values)))
+    # One statement object with the values as parameters: compiled once, not once per hold.
+    await conn.execute(_insert_hold, dict(values))
+
+
+_insert_hold = insert(holds)
 
 
 async def insert_hold_if_claimed(
@@ -176,6 +180,11 @@ class OneStatement(NamedTuple):
     overdue: bool | None
 
 
+# How the one statement stores the request's answer: not at all (no Idempotency-Key), by
+# completing the claimed record, or by inserting the record.
+AnswerMode = Literal["none", "complete", "insert"]
+
+
 class StatementAnswer(NamedTuple):
     """The request's answer, stored by the one statement: by completing the request's claimed
     (leased) record, or by inserting the record of an unclaimed request."""
@@ -202,7 +211,7 @@ async def place_in_one_statement(
     "overdue"). Raises ``idempotency.KeyAnswered``, with nothing written, when an unclaimed
     request's duplicate stored its answer first.
     """
-    mode = "none" if answer is None else "insert" if answer.inserted else "complete"
+    mode: AnswerMode = "none" if answer is None else "insert" if answer.inserted else "complete"
     statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), mode)
     params = {
         **{f"hold_{name}": value for name, value in hold.items()},
@@ -223,7 +232,7 @@ async def place_in_one_statement(
 
 @functools.cache
 def _place_in_one_statement(
-    load: Load, hold_columns: tuple[str, ...], event_columns: tuple[str, ...], answer_mode: str
+    load: Load, hold_columns: tuple[str, ...], event_columns: tuple[str, ...], answer_mode: AnswerMode
 ) -> Prepared:
     """``WITH [lease AS (SELECT ... FOR UPDATE),] claimed AS (UPDATE counter ...), hold AS
     (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE

@@ -8,7 +8,7 @@ from collections import Counter
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.accounts.actor import OrgKind
 from app.clock import Clock
@@ -16,6 +16,7 @@ from app.db import create_engine, transaction
 from app.domain.errors import HoldExpired, InsufficientCapacity
 from app.domain.states import Load
 from app.events.models import OutboxEvent
+from app.inventory.models import Allotment
 from app.reservations import bookings, holds
 from app.reservations.invariants import check_invariants
 from app.reservations.schemas import HoldConfirm, HoldCreate
@@ -92,3 +93,28 @@ async def test_confirm_racing_the_reclaim_of_the_same_hold_has_exactly_one_winne
     expired = await events_of(runtime, "hold.expired")
     assert all(count == 1 for count in expired.values())
     assert len(expired) == winners["reclaim"]
+
+
+async def test_a_refusal_after_waiting_for_the_row_reports_what_is_free_then(runtime: Runtime) -> None:
+    """A claim that waited for another transaction's row lock fails on the newest counters,
+    while the one statement's snapshot still shows the space that transaction took: the 409 must
+    say what is free after it, not before."""
+    if runtime.dialect != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no claim waits inside its statement")
+    shipper = await make_account(runtime, OrgKind.SHIPPER)
+    sailing = await make_sailing(runtime, units=1, pool=False)
+    allotments = Allotment.__table__
+    bump = (
+        update(allotments)
+        .where(allotments.c.sailing_id == sailing.id)
+        .values(units_held=allotments.c.units_held + 1)
+    )
+    async with runtime.engine.connect() as other:
+        taking = await other.begin()
+        await other.execute(bump)  # takes the last unit and holds the row lock
+        attempt = asyncio.create_task(holds.place_hold(runtime, shipper.actor, one_unit(sailing.id)))
+        await asyncio.sleep(0.3)  # the hold's statement is now waiting for the row
+        await taking.commit()
+        with pytest.raises(InsufficientCapacity) as refused:
+            await attempt
+    assert refused.value.extensions["free"] == "0 units"
