@@ -57,13 +57,13 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: _Compiled | None = None  # for PostgreSQL, the one dialect it runs itself
 
     async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Any]:
         """Every row the statement returns, each with its columns as attributes."""
         if conn.dialect.name != "postgresql" or not _autocommits(conn):
             return list((await conn.execute(self.statement, dict(params))).all())
-        compiled = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        compiled = self._compiled or self._compile(conn.dialect)
         arguments = [
             value if process is None else process(value)
             for value, process in zip(_values(compiled, params), compiled.processors, strict=True)
@@ -103,7 +103,7 @@ class Prepared:
             row=namedtuple("Row", [name for name, _ in columns], rename=True),
             results=tuple(_result_processor(type_, dialect) for _, type_ in columns),
         )
-        self._compiled[dialect.name] = result
+        self._compiled = result
         return result
 
 

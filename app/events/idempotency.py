@@ -21,8 +21,8 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
-    Float,
     Select,
     Update,
     and_,
@@ -162,21 +162,19 @@ async def _insert_answer(conn: AsyncConnection, request: Unclaimed, answer: Repl
 
 @functools.cache
 def _insert_answer_statement(dialect: str) -> Prepared:
-    """Insert-if-absent of a finished record (``record_*``, ``answer_*``); text for the same
-    reason as :func:`_claim_statement`."""
-    columns = [*_CLAIMED, "state", "response_status", "response_body", "response_headers"]
-    values = [*(f":record_{name}" for name in _CLAIMED), "'done'", ":answer_status", ":answer_body"]
-    values.append(":answer_headers")
-    sql = (
-        f"INSERT INTO idempotency_records ({', '.join(columns)}, locked_until, created_at)"
-        f" VALUES ({', '.join(values)}, {bound_now_text(dialect)}, {bound_now_text(dialect)})"
-        " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
+    """Insert-if-absent of a finished record (``record_*``, ``answer_*``, ``clock_shift``)."""
+    return _insert_if_absent(
+        dialect,
+        {
+            "state": "'done'",
+            "response_status": ":answer_status",
+            "response_body": ":answer_body",
+            "response_headers": ":answer_headers",
+            "locked_until": bound_now_text(dialect),
+        },
+        bindparam("answer_body", type_=_records.c.response_body.type),
+        bindparam("answer_headers", type_=_records.c.response_headers.type),
     )
-    parameters = [bindparam(f"record_{name}", type_=_records.c[name].type) for name in _CLAIMED]
-    parameters.append(bindparam("answer_headers", type_=_records.c.response_headers.type))
-    parameters.append(bindparam("answer_body", type_=_records.c.response_body.type))
-    parameters.append(bindparam("clock_shift", type_=Float()))
-    return Prepared(text(sql).bindparams(*parameters).columns(_records.c.id))
 
 
 class InFlight(msgspec.Struct, frozen=True):
@@ -187,9 +185,15 @@ async def lookup(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str)
     """What the key holds, read without claiming it: None for an unused key; raises
     :class:`IdempotencyKeyReused` when it was used with another request."""
     async with autocommit(rt.engine, read_only=True) as conn:
-        row = await _lookup_statement.first(conn, {"lookup_api_key_id": api_key_id, "lookup_key": key})
-    if row is None:
-        return None
+        row = await _record_of(conn, api_key_id, key)
+    return None if row is None else _held(row, fingerprint)
+
+
+async def _record_of(conn: AsyncConnection, api_key_id: uuid.UUID, key: str) -> Any | None:
+    return await _record_statement.first(conn, {"lookup_api_key_id": api_key_id, "lookup_key": key})
+
+
+def _held(row: Any, fingerprint: str) -> Replay | InFlight:
     if row.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     if row.state != "done":
@@ -197,8 +201,9 @@ async def lookup(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str)
     return Replay(status=row.response_status, body=row.response_body, headers=row.response_headers)
 
 
-_lookup_statement = Prepared(
+_record_statement = Prepared(
     select(
+        _records.c.id,
         _records.c.fingerprint,
         _records.c.state,
         _records.c.response_status,
@@ -235,27 +240,33 @@ async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) 
 
 
 # The ``record_<column>`` parameters of a new record, each typed like its column.
-RECORD_COLUMNS = _CLAIMED = ("id", "api_key_id", "key", "fingerprint", "lease_token")
+RECORD_COLUMNS = ("id", "api_key_id", "key", "fingerprint", "lease_token")
 
 
 @functools.cache
 def _claim_statement(dialect: str) -> Prepared:
-    """Insert-if-absent of a key in flight, built once per dialect (parameters ``record_*``,
-    ``clock_shift`` and ``lease_shift``). Text, not Core: SQLAlchemy never caches the compiled
-    form of a dialect's ``insert().on_conflict_do_nothing()``, and this runs on every POST."""
-    columns = [*_CLAIMED, "state", "locked_until", "created_at"]
-    values = [
-        *(f":record_{name}" for name in _CLAIMED),
-        "'in_flight'",
-        bound_now_text(dialect, "lease_shift"),
-        bound_now_text(dialect),
-    ]
+    """Insert-if-absent of a key in flight (``record_*``, ``clock_shift``, ``lease_shift``)."""
+    return _insert_if_absent(
+        dialect, {"state": "'in_flight'", "locked_until": bound_now_text(dialect, "lease_shift")}
+    )
+
+
+def _insert_if_absent(dialect: str, values: dict[str, str], *typed: BindParameter[Any]) -> Prepared:
+    """``INSERT ... ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id`` of a record with the
+    ``record_*`` parameters, ``values`` (column -> SQL) and ``created_at`` now. Text, not Core:
+    SQLAlchemy never caches the compiled form of a dialect's ``insert().on_conflict_do_nothing()``,
+    and these run on every POST."""
+    columns = {
+        **{name: f":record_{name}" for name in RECORD_COLUMNS},
+        **values,
+        "created_at": bound_now_text(dialect),
+    }
     sql = (
-        f"INSERT INTO idempotency_records ({', '.join(columns)}) VALUES ({', '.join(values)})"
+        f"INSERT INTO idempotency_records ({', '.join(columns)}) VALUES ({', '.join(columns.values())})"
         " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
     )
-    parameters = (bindparam(f"record_{name}", type_=_records.c[name].type) for name in _CLAIMED)
-    return Prepared(text(sql).bindparams(*parameters).columns(_records.c.id))
+    parameters = [bindparam(f"record_{name}", type_=_records.c[name].type) for name in RECORD_COLUMNS]
+    return Prepared(text(sql).bindparams(*parameters, *typed).columns(_records.c.id))
 
 
 async def _existing(
@@ -267,22 +278,11 @@ async def _existing(
     token: uuid.UUID,
     lease: float,
 ) -> Claim | Replay:
-    row = (
-        await conn.execute(
-            select(
-                _records.c.id,
-                _records.c.fingerprint,
-                _records.c.state,
-                _records.c.response_status,
-                _records.c.response_body,
-                _records.c.response_headers,
-            ).where(_records.c.api_key_id == api_key_id, _records.c.key == key)
-        )
-    ).one()
-    if row.fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
-    if row.state == "done":
-        return Replay(status=row.response_status, body=row.response_body, headers=row.response_headers)
+    row = await _record_of(conn, api_key_id, key)
+    assert row is not None, "the claim found the key taken"
+    held = _held(row, fingerprint)
+    if isinstance(held, Replay):
+        return held
     # Take over a key whose request died without finishing; the old lease can no longer complete.
     taken = await conn.execute(
         update(_records)

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import table_of
 from app.events.models import OutboxEvent
 from app.reservations.models import ACTIVE
-from app.reservations.repository import holds
+from app.reservations.repository import holds, overdue
 
 outbox = table_of(OutboxEvent)
 EVENT_COLUMNS = ["event_id", "type", "subject_id", "organisation_id", "payload", "created_at"]
@@ -51,7 +51,7 @@ class ReleasedSpace:
 
 
 def _overdue(now: ColumnElement[datetime], counter: ColumnElement[bool] | None, limit: int | None) -> Any:
-    query = select(holds.c.id).where(holds.c.state == ACTIVE, holds.c.expires_at <= now)
+    query = select(holds.c.id).where(overdue(now))
     if counter is not None:
         query = query.where(counter)
     if limit is not None:

@@ -83,13 +83,9 @@ def _answer(finish: Finish | None, view: HoldView) -> repository.StatementAnswer
         return None
     stored = idempotency.answer_params(finish.answer(view))
     if finish.claim is not None:
-        return repository.StatementAnswer(
-            inserted=False, params={**idempotency.lease_params(finish.claim), **stored}
-        )
+        return repository.StatementAnswer("complete", {**idempotency.lease_params(finish.claim), **stored})
     assert finish.unclaimed is not None
-    return repository.StatementAnswer(
-        inserted=True, params={**idempotency.record_params(finish.unclaimed), **stored}
-    )
+    return repository.StatementAnswer("insert", {**idempotency.record_params(finish.unclaimed), **stored})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +96,12 @@ class _PlannedHold:
     row: dict[str, Any]
     view: HoldView
     event: outbox.PendingEvent
-    now: datetime
+
+    @property
+    def now(self) -> datetime:
+        """Database time when the hold was planned: its creation time."""
+        created: datetime = self.row["created_at"]
+        return created
 
 
 async def _plan(
@@ -126,7 +127,7 @@ async def _plan(
     )
     view = hold_view(SimpleNamespace(**row))
     event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
-    return _PlannedHold(quantity=quantity, row=row, view=view, event=event, now=target.now)
+    return _PlannedHold(quantity=quantity, row=row, view=view, event=event)
 
 
 async def _record_before_claim(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    and_,
     bindparam,
     case,
     exists,
@@ -57,6 +58,20 @@ def visible_to(table: Table, actor: Actor) -> ColumnElement[bool]:
         table.c.organisation_id == actor.organisation_id,
         table.c.placed_by_id == actor.organisation_id,
     )
+
+
+def on_counter(load: Load, counter_id: Any) -> ColumnElement[bool]:
+    """Holds and bookings counted on a counter: the FCL ones of an allotment (LCL ones carry the
+    allotment too, but count in their pool), or those of a pool."""
+    if load is Load.FCL:
+        return and_(holds.c.allotment_id == counter_id, holds.c.load == Load.FCL.value)
+    in_pool: ColumnElement[bool] = holds.c.pool_id == counter_id
+    return in_pool
+
+
+def overdue(now: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Active holds past their expiry; the literal state lets the partial indexes serve."""
+    return and_(holds.c.state == ACTIVE, holds.c.expires_at <= now)
 
 
 # --- where a hold goes ------------------------------------------------------------------------
@@ -181,15 +196,14 @@ class OneStatement(NamedTuple):
 
 
 # How the one statement stores the request's answer: not at all (no Idempotency-Key), by
-# completing the claimed record, or by inserting the record.
+# completing the claimed record, or by inserting the record of an unclaimed request.
 AnswerMode = Literal["none", "complete", "insert"]
 
 
 class StatementAnswer(NamedTuple):
-    """The request's answer, stored by the one statement: by completing the request's claimed
-    (leased) record, or by inserting the record of an unclaimed request."""
+    """The request's answer and how the one statement stores it."""
 
-    inserted: bool
+    mode: AnswerMode
     params: Mapping[str, Any]
 
 
@@ -211,7 +225,7 @@ async def place_in_one_statement(
     "overdue"). Raises ``idempotency.KeyAnswered``, with nothing written, when an unclaimed
     request's duplicate stored its answer first.
     """
-    mode: AnswerMode = "none" if answer is None else "insert" if answer.inserted else "complete"
+    mode: AnswerMode = "none" if answer is None else answer.mode
     statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), mode)
     params = {
         **{f"hold_{name}": value for name, value in hold.items()},
@@ -266,17 +280,12 @@ def _place_in_one_statement(
     )
     counter: BindParameter[Any] = bindparam("claim_counter_id")
     free_units: Any = null()
-    overdue: Any = null()
+    in_the_way: Any = null()
     if load is Load.FCL:
         a = inventory.allotments
         free_units = select(inventory.units_free).where(a.c.id == counter).scalar_subquery()
-        overdue = exists(
-            select(holds.c.id).where(
-                holds.c.allotment_id == counter,
-                holds.c.load == Load.FCL.value,
-                holds.c.state == ACTIVE,
-                holds.c.expires_at <= bound_now("postgresql"),
-            )
+        in_the_way = exists(
+            select(holds.c.id).where(on_counter(load, counter), overdue(bound_now("postgresql")))
         )
     held = select(func.count()).select_from(hold).scalar_subquery()
     query = select(
@@ -284,7 +293,7 @@ def _place_in_one_statement(
         leased.label("leased"),
         # Looked at only when the claim failed: a hold that went through costs no more reads.
         case((held == 0, free_units), else_=null()).label("free_units"),
-        case((held == 0, overdue), else_=null()).label("overdue"),
+        case((held == 0, in_the_way), else_=null()).label("overdue"),
     ).add_cte(event)
     if answer_mode == "complete":
         answer = idempotency.completion().where(exists(select(hold.c.id))).cte("answer")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import InsufficientCapacity
@@ -77,13 +77,8 @@ async def claim(
 async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]) -> int:
     """Expire the overdue holds on this quantity's counter now, whether or not the sweeper has
     run: FCL holds of the allotment, or holds of the pool."""
-    h = repository.holds
-    if quantity.load is Load.FCL:
-        # LCL holds carry the allotment too, but count in their pool: leave them to it.
-        on_counter = and_(h.c.allotment_id == quantity.allotment_id, h.c.load == Load.FCL.value)
-    else:
-        on_counter = h.c.pool_id == quantity.pool_id
-    return await expire_holds(conn, now_sql, counter=on_counter)
+    counter = repository.on_counter(quantity.load, quantity.counter_id)
+    return await expire_holds(conn, now_sql, counter=counter)
 
 
 async def expire_holds(
