@@ -19,7 +19,7 @@ from app.inventory import service as inventory
 from app.inventory.models import Carrier
 from app.inventory.schemas import CarrierCreate
 from app.runtime import Runtime
-from app.sync.registry import CarrierRegistry
+from app.sync.adapters import CarrierAdapters
 from app.sync.service import sync_all
 
 # SCAC, name, simulated settings (carriers/README.md, "simulated").
@@ -49,7 +49,7 @@ async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
                 scac=scac, name=name, adapter_kind="simulated", adapter_settings={**settings, "weeks": weeks}
             ),
         )
-    registry = CarrierRegistry()
+    registry = CarrierAdapters()
     try:
         await sync_all(rt, registry)
     finally:

@@ -30,8 +30,8 @@ from app.logging import configure_logging, request_id_middleware
 from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
+from app.sync.adapters import CarrierAdapters
 from app.sync.api import CarrierNotificationController, CarrierSyncAdminController, LiveScheduleController
-from app.sync.registry import CarrierRegistry
 
 log = structlog.get_logger("slotpool")
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             settings=settings,
             engine=create_engine(settings),
             clock=Clock(),
-            carriers=app.state.carrier_registry,
+            carriers=app.state.carrier_adapters,
         )
         app.state.runtime = rt
         if settings.unsafe_disable_capacity_guard:
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 app.state.scheduler = scheduler
                 yield
         finally:
-            await app.state.carrier_registry.aclose()
+            await app.state.carrier_adapters.aclose()
             if owned:
                 await rt.engine.dispose()
 
@@ -105,12 +105,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         # An injected runtime (tests) is usable at once, even where no lifespan runs.
-        # One carrier registry for the sync API and the jobs: the injected runtime's, if any.
+        # One set of carrier adapters for the sync API and the jobs: the injected runtime's, if any.
         state=State(
             {
                 "runtime": runtime,
                 "key_cache": KeyCache(),
-                "carrier_registry": runtime.carriers if runtime is not None else CarrierRegistry(),
+                "carrier_adapters": runtime.carriers if runtime is not None else CarrierAdapters(),
             }
         ),
         lifespan=[lifespan],

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import Clock
 from app.config import Settings
-from app.sync.registry import CarrierRegistry
+from app.sync.adapters import CarrierAdapters
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     # Carrier adapters and circuit breakers, shared by the sync API and the jobs. Cheap to make:
     # adapters are built on first use.
-    carriers: CarrierRegistry = field(default_factory=CarrierRegistry)
+    carriers: CarrierAdapters = field(default_factory=CarrierAdapters)
 
     @property
     def dialect(self) -> str:

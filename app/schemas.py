@@ -7,15 +7,15 @@ from typing import Annotated
 
 import msgspec
 
-from app.domain import codes
+from app.domain import trade_codes
 
-UnLocode = Annotated[str, msgspec.Meta(pattern=codes.UN_LOCODE, examples=["CNSHA", "USLAX"])]
-Scac = Annotated[str, msgspec.Meta(pattern=codes.SCAC, examples=["MAEU"])]
+UnLocode = Annotated[str, msgspec.Meta(pattern=trade_codes.UN_LOCODE, examples=["CNSHA", "USLAX"])]
+Scac = Annotated[str, msgspec.Meta(pattern=trade_codes.SCAC, examples=["MAEU"])]
 SizeType = Annotated[
     str,
     msgspec.Meta(min_length=4, max_length=4, description="ISO 6346 size-type", examples=["42G1"]),
 ]
-Currency = Annotated[str, msgspec.Meta(pattern=codes.CURRENCY, examples=["USD"])]
+Currency = Annotated[str, msgspec.Meta(pattern=trade_codes.CURRENCY, examples=["USD"])]
 # msgspec cannot bound a Decimal; structs using these call require_positive in __post_init__.
 PositiveDecimal = Annotated[Decimal, msgspec.Meta(description="decimal string, > 0", examples=["12.5"])]
 NonNegativeDecimal = Annotated[Decimal, msgspec.Meta(description="decimal string, >= 0", examples=["0"])]

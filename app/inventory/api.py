@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.api.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
-from app.domain import codes
+from app.domain import trade_codes
 from app.inventory import service
 from app.inventory.schemas import (
     AllotmentCreate,
@@ -37,8 +37,8 @@ class SailingController(Controller):
         self,
         rt: Runtime,
         actor: Actor,
-        origin: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
-        destination: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
+        origin: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
+        destination: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
         etd_from: datetime | None = None,
         etd_to: datetime | None = None,
         size_type: Annotated[str | None, Parameter(min_length=4, max_length=4)] = None,

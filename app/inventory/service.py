@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import transaction
-from app.domain import codes
+from app.domain import trade_codes
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.units import from_milli, to_milli
 from app.events.idempotency import Finish
@@ -151,7 +151,7 @@ async def create_sailing(rt: Runtime, request: SailingCreate, finish: Finish | N
 
 def _check_size_type(size_type: str) -> int:
     try:
-        return codes.size_type_length_ft(size_type)
+        return trade_codes.size_type_length_ft(size_type)
     except ValueError as error:
         raise InvalidRequest("size_type", str(error)) from error
 
@@ -181,8 +181,8 @@ async def add_pool(
     rt: Runtime, sailing_id: uuid.UUID, request: PoolCreate, finish: Finish | None = None
 ) -> SailingView:
     length = _check_size_type(request.size_type)
-    usable = request.usable_cbm or Decimal(codes.POOL_USABLE_CBM[length])
-    payload = request.payload_kg or Decimal(codes.POOL_PAYLOAD_KG[length])
+    usable = request.usable_cbm or Decimal(trade_codes.POOL_USABLE_CBM[length])
+    payload = request.payload_kg or Decimal(trade_codes.POOL_PAYLOAD_KG[length])
     async with transaction(rt.engine) as conn:
         await _require_sailing(conn, sailing_id)
         allotment = await repository.allotment_by_size_type(conn, sailing_id, request.size_type)

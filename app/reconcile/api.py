@@ -11,15 +11,15 @@ from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.reconcile import service
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime
-from app.sync.api import provide_carrier_registry
-from app.sync.registry import CarrierRegistry
+from app.sync.adapters import CarrierAdapters
+from app.sync.api import provide_carrier_adapters
 
 
 class ReconcileAdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
-    dependencies = {"registry": Provide(provide_carrier_registry)}
+    dependencies = {"registry": Provide(provide_carrier_adapters)}
 
     @post("/reconcile", summary="Apply pending carrier changes and poll carrier bookings now")
     async def reconcile(
@@ -27,7 +27,7 @@ class ReconcileAdminController(Controller):
         request: AnyRequest,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierRegistry,
+        registry: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[ReconcileReport]:
         """Cuts, schedule changes and cancellations the carrier sync recorded are carried out

@@ -20,8 +20,8 @@ from app.inventory.repository import AnyRow
 from app.reconcile import repository
 from app.reconcile.schemas import CarrierBookingPoll
 from app.runtime import Runtime
+from app.sync.adapters import CarrierAdapters
 from app.sync.notifications import STATUS_CHANGED
-from app.sync.registry import CarrierRegistry
 from carriers.base import BookingStatusReport, CarrierError
 from carriers.fanout import retrying
 
@@ -29,7 +29,7 @@ log = structlog.get_logger("slotpool.reconcile")
 POLL_BATCH = 200
 
 
-async def poll_carrier_bookings(rt: Runtime, registry: CarrierRegistry) -> CarrierBookingPoll:
+async def poll_carrier_bookings(rt: Runtime, registry: CarrierAdapters) -> CarrierBookingPoll:
     """Ask carriers about unsettled bookings once each; store and announce what changed."""
     poll = CarrierBookingPoll()
     async with transaction(rt.engine, read_only=True) as conn:
@@ -44,7 +44,7 @@ async def poll_carrier_bookings(rt: Runtime, registry: CarrierRegistry) -> Carri
     return poll
 
 
-async def _ask(rt: Runtime, registry: CarrierRegistry, row: AnyRow) -> BookingStatusReport | None:
+async def _ask(rt: Runtime, registry: CarrierAdapters, row: AnyRow) -> BookingStatusReport | None:
     try:
         adapter = await registry.adapter_for(
             row.scac, row.adapter_kind, row.adapter_settings, rt.clock.app_now

@@ -31,7 +31,7 @@ from app.reconcile import repository
 from app.reconcile.schemas import ReleaseReport
 from app.runtime import Runtime
 from app.sync import repository as sync_repository
-from app.sync.registry import CarrierRegistry
+from app.sync.adapters import CarrierAdapters
 from carriers.base import CarrierError, ReleaseReceipt, SailingKey, UnitRelease
 
 log = structlog.get_logger("slotpool.reconcile")
@@ -57,7 +57,7 @@ async def record_due_releases(rt: Runtime, conn: AsyncConnection) -> int:
     return recorded
 
 
-async def send_pending_releases(rt: Runtime, registry: CarrierRegistry) -> ReleaseReport:
+async def send_pending_releases(rt: Runtime, registry: CarrierAdapters) -> ReleaseReport:
     """Call the carrier for every pending release and confirm those it answered."""
     report = ReleaseReport()
     async with transaction(rt.engine, read_only=True) as conn:
@@ -77,7 +77,7 @@ async def send_pending_releases(rt: Runtime, registry: CarrierRegistry) -> Relea
     return report
 
 
-async def _send(rt: Runtime, registry: CarrierRegistry, release: AnyRow) -> ReleaseReceipt:
+async def _send(rt: Runtime, registry: CarrierAdapters, release: AnyRow) -> ReleaseReceipt:
     adapter = await registry.adapter_for(
         release.scac, release.adapter_kind, release.adapter_settings, rt.clock.app_now
     )

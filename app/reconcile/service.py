@@ -23,13 +23,13 @@ from app.reconcile.changes import ChangeOutcome, apply_change
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime
 from app.sync import repository as sync_repository
-from app.sync.registry import CarrierRegistry
+from app.sync.adapters import CarrierAdapters
 
 log = structlog.get_logger("slotpool.reconcile")
 
 
 async def reconcile(
-    rt: Runtime, registry: CarrierRegistry | None = None, finish: Finish | None = None
+    rt: Runtime, registry: CarrierAdapters | None = None, finish: Finish | None = None
 ) -> ReconcileReport:
     """Apply pending carrier changes; with a ``registry``, also poll unsettled carrier bookings."""
     report = ReconcileReport(started_at=rt.clock.app_now(), changes_handled={})

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.domain import codes
+from app.domain import trade_codes
 from app.domain.states import Load
 from app.schemas import Money, PositiveDecimal, SizeType, Text, require_positive
 
@@ -53,13 +53,13 @@ class HoldView(msgspec.Struct, kw_only=True):
 
 
 class DangerousGoods(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    un_number: Annotated[str, msgspec.Meta(pattern=codes.UN_NUMBER, examples=["1263"])]
+    un_number: Annotated[str, msgspec.Meta(pattern=trade_codes.UN_NUMBER, examples=["1263"])]
     imo_class: Annotated[str, msgspec.Meta(examples=["3"])]
 
 
 class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     description: Text
-    hs_code: Annotated[str, msgspec.Meta(pattern=codes.HS_CODE, examples=["940360"])]
+    hs_code: Annotated[str, msgspec.Meta(pattern=trade_codes.HS_CODE, examples=["940360"])]
     packages: PositiveInt
     gross_kg: PositiveDecimal
     cbm: PositiveDecimal

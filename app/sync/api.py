@@ -12,11 +12,11 @@ from litestar.params import Parameter
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.api.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
-from app.domain import codes
+from app.domain import trade_codes
 from app.runtime import Runtime
 from app.sync import notifications, service
+from app.sync.adapters import CarrierAdapters
 from app.sync.live import LiveSchedules, live_schedules
-from app.sync.registry import CarrierRegistry
 from app.sync.schemas import (
     CarrierAccountLink,
     CarrierAccountView,
@@ -27,8 +27,8 @@ from app.sync.schemas import (
 from carriers.base import ScheduleQuery
 
 
-async def provide_carrier_registry(request: Request[Any, Any, Any]) -> CarrierRegistry:
-    registry: CarrierRegistry = request.app.state.carrier_registry
+async def provide_carrier_adapters(request: Request[Any, Any, Any]) -> CarrierAdapters:
+    registry: CarrierAdapters = request.app.state.carrier_adapters
     return registry
 
 
@@ -38,10 +38,10 @@ class CarrierSyncAdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
-    dependencies = {"registry": Provide(provide_carrier_registry)}
+    dependencies = {"registry": Provide(provide_carrier_adapters)}
 
     @get("/carriers/health", summary="Sync health and circuit breaker of every carrier")
-    async def health(self, rt: Runtime, registry: CarrierRegistry) -> list[CarrierHealthView]:
+    async def health(self, rt: Runtime, registry: CarrierAdapters) -> list[CarrierHealthView]:
         return await service.carrier_health(rt, registry)
 
     @post("/carriers/{scac:str}/sync", summary="Sync one carrier now")
@@ -51,7 +51,7 @@ class CarrierSyncAdminController(Controller):
         scac: str,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierRegistry,
+        registry: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[SyncReport]:
         return await run_idempotent(
@@ -64,7 +64,7 @@ class CarrierSyncAdminController(Controller):
         request: AnyRequest,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierRegistry,
+        registry: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[SyncReport]:
         return await run_idempotent(
@@ -117,8 +117,8 @@ class LiveScheduleController(Controller):
     async def live(
         self,
         rt: Runtime,
-        origin: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
-        destination: Annotated[str | None, Parameter(pattern=codes.UN_LOCODE)] = None,
+        origin: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
+        destination: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
         etd_from: datetime | None = None,
         etd_to: datetime | None = None,
     ) -> LiveSchedules:

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain import codes
+from app.domain import trade_codes
 from app.domain.units import to_milli
 from app.inventory import repository as inventory
 from app.inventory.repository import AnyRow
@@ -54,7 +54,7 @@ def offer_problem(offer: SailingOffer, scac: str) -> str | None:
     if offer.carrier_scac != scac:
         return f"offer of carrier {offer.carrier_scac}, expected {scac}"
     for port in (offer.port_of_loading, offer.port_of_discharge):
-        if not re.match(codes.UN_LOCODE, port):
+        if not re.match(trade_codes.UN_LOCODE, port):
             return f"port {port!r} is not a UN/LOCODE"
     if offer.port_of_loading == offer.port_of_discharge:
         return "ports of loading and discharge are the same"
@@ -77,13 +77,13 @@ def offer_problem(offer: SailingOffer, scac: str) -> str | None:
 
 
 def _allocation_problem(allocation: OfferedAllocation) -> str | None:
-    if not codes.is_size_type(allocation.size_type):
+    if not trade_codes.is_size_type(allocation.size_type):
         return "not an ISO 6346 size-type we sell"
     if not 0 <= allocation.units <= 10_000:
         return f"{allocation.units} units"
     if not (allocation.rate.is_finite() and allocation.rate > 0):
         return f"rate {allocation.rate}"
-    if not re.match(codes.CURRENCY, allocation.currency):
+    if not re.match(trade_codes.CURRENCY, allocation.currency):
         return f"currency {allocation.currency!r}"
     return None
 
@@ -185,7 +185,7 @@ async def _discover(
         if allotment_id is None:
             continue
         units[size_type] = allocation.units
-        if pool_size_type is None and codes.size_type_length_ft(size_type) == LCL_LENGTH_FT:
+        if pool_size_type is None and trade_codes.size_type_length_ft(size_type) == LCL_LENGTH_FT:
             await _open_pool(conn, sailing_id, allotment_id, allocation)
             pool_size_type = size_type
     await repository.set_carrier_status(conn, sailing_id, "scheduled", at)
@@ -234,8 +234,10 @@ async def _open_pool(
             "sailing_id": sailing_id,
             "allotment_id": allotment_id,
             "size_type": allocation.size_type,
-            "container_volume_dm3": to_milli(Decimal(codes.POOL_USABLE_CBM[LCL_LENGTH_FT]), "usable_cbm"),
-            "container_weight_g": to_milli(Decimal(codes.POOL_PAYLOAD_KG[LCL_LENGTH_FT]), "payload_kg"),
+            "container_volume_dm3": to_milli(
+                Decimal(trade_codes.POOL_USABLE_CBM[LCL_LENGTH_FT]), "usable_cbm"
+            ),
+            "container_weight_g": to_milli(Decimal(trade_codes.POOL_PAYLOAD_KG[LCL_LENGTH_FT]), "payload_kg"),
             "rate": rate,
             "minimum": rate,
             "currency": allocation.currency,

@@ -21,8 +21,8 @@ from app.events.idempotency import Finish
 from app.inventory.repository import AnyRow
 from app.runtime import Runtime
 from app.sync import offers, repository
+from app.sync.adapters import CarrierAdapters
 from app.sync.models import CHANGE_KINDS
-from app.sync.registry import CarrierRegistry
 from app.sync.schemas import (
     CarrierHealthView,
     CarrierSyncNotice,
@@ -44,20 +44,20 @@ CANCELS_BY_ABSENCE = frozenset({"dcsa"})
 ABSENCE_MARGIN = timedelta(days=1)
 
 
-async def sync_all(rt: Runtime, registry: CarrierRegistry, finish: Finish | None = None) -> SyncReport:
+async def sync_all(rt: Runtime, registry: CarrierAdapters, finish: Finish | None = None) -> SyncReport:
     """Sync every carrier once; a carrier that fails or times out is reported, not raised."""
     return await _sync(rt, registry, None, finish)
 
 
 async def sync_carrier(
-    rt: Runtime, registry: CarrierRegistry, scac: str, finish: Finish | None = None
+    rt: Runtime, registry: CarrierAdapters, scac: str, finish: Finish | None = None
 ) -> SyncReport:
     """Sync one carrier now; NotFound if there is no carrier with this SCAC."""
     return await _sync(rt, registry, scac, finish)
 
 
 async def _sync(
-    rt: Runtime, registry: CarrierRegistry, scac: str | None, finish: Finish | None
+    rt: Runtime, registry: CarrierAdapters, scac: str | None, finish: Finish | None
 ) -> SyncReport:
     async with registry.sync_lock:
         started = rt.clock.app_now()
@@ -206,7 +206,7 @@ async def _cancel_absent(
     return kinds
 
 
-async def carrier_health(rt: Runtime, registry: CarrierRegistry) -> list[CarrierHealthView]:
+async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[CarrierHealthView]:
     """Every carrier's sync health and circuit breaker state."""
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.carrier_health(conn)

@@ -20,8 +20,8 @@ from app.inventory.repository import carriers
 from app.inventory.schemas import CarrierCreate
 from app.runtime import Runtime
 from app.sync import repository
+from app.sync.adapters import CarrierAdapters
 from app.sync.models import AllotmentOffer, SailingCarrierState, SyncChange
-from app.sync.registry import CarrierRegistry
 from carriers.base import (
     AllocationStatus,
     BookingAck,
@@ -53,11 +53,11 @@ async def add_carrier(rt: Runtime, scac: str, kind: str = "simulated", **setting
     )
 
 
-def fast_registry(**overrides: Any) -> CarrierRegistry:
+def fast_registry(**overrides: Any) -> CarrierAdapters:
     """A registry that gives up quickly: tests never wait on real back-offs."""
     values: dict[str, Any] = {"timeout": 5.0, "attempts": 1, "backoff": 0.0}
     values.update(overrides)
-    return CarrierRegistry(**values)
+    return CarrierAdapters(**values)
 
 
 def offer(scac: str, voyage: str, *, days: int = 20, units: int = 10, **changes: Any) -> SailingOffer:
@@ -137,7 +137,7 @@ class ScriptedCarrier:
 
 
 async def scripted_carrier(
-    rt: Runtime, registry: CarrierRegistry, scac: str, sailings: list[SailingOffer], kind: str = "simulated"
+    rt: Runtime, registry: CarrierAdapters, scac: str, sailings: list[SailingOffer], kind: str = "simulated"
 ) -> ScriptedCarrier:
     """Register carrier `scac` and make the registry use a scripted adapter for it."""
     await add_carrier(rt, scac, kind)

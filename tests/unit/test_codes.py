@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.domain.codes import UN_LOCODE, is_size_type, size_type_length_ft
+from app.domain.trade_codes import UN_LOCODE, is_size_type, size_type_length_ft
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from carriers.fanout import BreakerBoard, BreakerState
 from carriers.registry import build_adapter
 
 
-class CarrierRegistry:
+class CarrierAdapters:
     """Adapter cache, breaker board and sync settings shared by every sync in a process.
 
     ``timeout`` is each carrier's budget for one schedules call (retries included),
