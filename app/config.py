@@ -47,6 +47,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0
+    # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
+    # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
+    # first start; replicas sharing a database must share the keys.
+    secret_keys: str = ""
+    secret_key_file: str = "./var/secret.key"  # noqa: S105 (a path, not a secret)
     log_level: str = "INFO"
     log_json: bool = True
     # Test-only seam: holds use a naive check-then-write that can oversell (see

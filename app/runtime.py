@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import Clock
 from app.config import Settings
+from app.secrets import SecretBox
 from app.sync.adapters import CarrierAdapters
 
 
@@ -19,6 +21,11 @@ class Runtime:
     # Carrier adapters and circuit breakers, shared by the sync API and the jobs. Cheap to make:
     # adapters are built on first use.
     carriers: CarrierAdapters = field(default_factory=CarrierAdapters)
+
+    @cached_property
+    def secrets(self) -> SecretBox:
+        """Seals and opens stored secrets with the configured keys (app/secrets.py)."""
+        return SecretBox.from_config(self.settings.secret_keys, self.settings.secret_key_file)
 
     @property
     def dialect(self) -> str:

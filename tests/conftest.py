@@ -20,6 +20,8 @@ from tests.factories import World, build_world
 
 BACKENDS = ["sqlite", "postgresql"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# A fixed key, so that tests never write a key file into the checkout.
+TEST_SECRET_KEY = "x2bPmQm0jzrvQ2RXkyHkdcVB0YX8lY0jJ5x3Yx3d7lA="
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +65,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "log_level": "WARNING",
         "scheduler_enabled": False,
+        "secret_keys": TEST_SECRET_KEY,
     }
     values.update(overrides)
     return Settings(**values)
