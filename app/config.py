@@ -37,8 +37,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     expire_time_budget_seconds: float = 5.0
     purge_interval_seconds: int = 86_400
     purge_batch_size: int = 5_000
-    # Delivered outbox events are kept this long for inspection and replay.
+    # Events stay in the feed (GET /v1/events) at least this long, and longer while an endpoint
+    # is still owed one (at least 7 days).
     outbox_retention_days: int = 7
+    # Webhook delivery (app/webhooks): how often events are sequenced, fanned out to endpoints
+    # and due deliveries claimed; the timeout of one attempt (the whole request, connect to last
+    # byte); attempts in flight per endpoint at once; how long a claim lasts before another
+    # replica may retake it (a replica that died mid-send).
+    webhook_interval_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_endpoint_concurrency: int = 8
+    webhook_lease_seconds: float = 60.0
+    # Failed deliveries are retried with exponential backoff and jitter for this long (>= 24 h),
+    # then given up; an endpoint whose every attempt failed for this long is disabled.
+    webhook_retry_window_hours: float = 24.0
+    webhook_disable_after_hours: float = 120.0
+    # Development only: accept http:// and https:// endpoints on loopback addresses.
+    webhook_allow_loopback: bool = False
     # How long a live schedule query waits for any one carrier before answering without it.
     live_query_timeout_seconds: float = 3.0
     # Pull schedules and allocations from every carrier, then reconcile (single leader).
@@ -94,8 +109,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         )
         if min(intervals) <= 0:
             raise ValueError("sync, reconcile and release intervals must be positive")
-        if self.outbox_retention_days < 0 or self.job_misfire_grace_seconds <= 0:
-            raise ValueError("outbox retention must be >= 0 and the misfire grace positive")
+        if self.outbox_retention_days < 7 or self.job_misfire_grace_seconds <= 0:
+            raise ValueError("events are kept at least 7 days and the misfire grace is positive")
+        self._validate_webhooks()
+
+    def _validate_webhooks(self) -> None:
+        if min(self.webhook_interval_seconds, self.webhook_timeout_seconds) <= 0:
+            raise ValueError("webhook interval and timeout must be positive")
+        if self.webhook_endpoint_concurrency < 1:
+            raise ValueError("SLOTPOOL_WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
+        if self.webhook_lease_seconds < 2 * self.webhook_timeout_seconds:
+            raise ValueError("a webhook claim's lease must last at least twice the attempt timeout")
+        if self.webhook_retry_window_hours < 24:
+            raise ValueError("webhook retries span at least 24 hours")
+        if self.webhook_disable_after_hours <= 0:
+            raise ValueError("SLOTPOOL_WEBHOOK_DISABLE_AFTER_HOURS must be positive")
 
     @property
     def is_sqlite(self) -> bool:

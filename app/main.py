@@ -24,6 +24,7 @@ from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
 from app.config import Settings
 from app.db import create_engine
+from app.events.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
@@ -32,6 +33,7 @@ from app.reservations.api import BookingController, HoldController, InvariantsCo
 from app.runtime import Runtime
 from app.sync.adapters import CarrierAdapters
 from app.sync.api import CarrierNotificationController, CarrierSyncAdminController, LiveScheduleController
+from app.webhooks.api import WebhookEndpointController
 
 log = structlog.get_logger("slotpool")
 
@@ -98,6 +100,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             CarrierNotificationController,
             ReconcileAdminController,
             InvariantsController,
+            EventController,
+            EventTypeController,
+            WebhookEndpointController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[

@@ -2,7 +2,7 @@
 
 from app.accounts.models import ApiKey, Organisation
 from app.db import Base
-from app.events.models import IdempotencyRecord, OutboxEvent
+from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
 from app.reconcile.models import AllotmentRelease, RolledBooking
 from app.reservations.models import Booking, Hold
@@ -15,6 +15,7 @@ from app.sync.models import (
     SailingCarrierState,
     SyncChange,
 )
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 metadata = Base.metadata
 
@@ -29,6 +30,7 @@ __all__ = [
     "CarrierBooking",
     "CarrierNotification",
     "CarrierSyncState",
+    "FeedCursor",
     "Hold",
     "IdempotencyRecord",
     "Organisation",
@@ -38,5 +40,8 @@ __all__ = [
     "Sailing",
     "SailingCarrierState",
     "SyncChange",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

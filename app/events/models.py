@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
     text,
@@ -27,18 +28,34 @@ from app.dbtypes import UtcDateTime
 SEQUENCE_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Indexes over sequenced events only: a writer inserts an event unsequenced, so these cost the
+# hot insert nothing; the sequencer adds the entries.
+SEQUENCED: dict[str, Any] = {
+    "postgresql_where": text("position IS NOT NULL"),
+    "sqlite_where": text("position IS NOT NULL"),
+}
+
+
 class OutboxEvent(Base):
-    """One state change, written in the transaction that made it; delivered at least once."""
+    """One state change, written in the transaction that made it.
+
+    Writers insert it with ``position`` NULL. The sequencer (app/events/sequencer.py) then gives
+    each committed event its place in the feed, in the order it finds them committed, and the
+    organisations entitled to it; webhooks are fanned out from the feed.
+    """
 
     __tablename__ = "outbox_events"
-    # Delivery reads undelivered events in order; delivered ones leave the index.
     __table_args__ = (
+        # The sequencer reads unsequenced events in id order; sequenced ones leave the index.
         Index(
-            "ix_outbox_events_undelivered",
+            "ix_outbox_events_unsequenced",
             "id",
-            postgresql_where=text("delivered_at IS NULL"),
-            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("position IS NULL"),
+            sqlite_where=text("position IS NULL"),
         ),
+        Index("ix_outbox_events_position", "position", unique=True, **SEQUENCED),
+        Index("ix_outbox_events_organisation_position", "organisation_id", "position", **SEQUENCED),
+        Index("ix_outbox_events_marketplace_position", "marketplace_id", "position", **SEQUENCED),
     )
 
     id: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)
@@ -49,7 +66,23 @@ class OutboxEvent(Base):
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The payload's schema version (GET /v1/event-types); writers leave it to the default.
+    version: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    # Set by the sequencer: the event's place in the feed, and the marketplace that placed the
+    # hold or booking it is about (entitled to it beside its owner).
+    position: Mapped[int | None] = mapped_column(BigInteger)
+    marketplace_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
+
+
+class FeedCursor(Base):
+    """How far a process went along the feed: ``sequencer`` is the last position given out,
+    ``webhooks`` the last position fanned out to endpoints. Each row is also its process's lock:
+    one sequencer (one fan-out) at a time, whatever the number of replicas."""
+
+    __tablename__ = "feed_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
 
 
 class IdempotencyRecord(Base):

@@ -15,9 +15,12 @@ class ScheduledJob:
     ``run`` must be safe on every replica at once: it claims its work row by row, or takes a
     single-leader lock (``leader_key``, unique per job) through :func:`app.jobs.leader.run_as_leader`.
     ``run`` may be cancelled at any await; it must leave nothing half done when it is.
+    ``max_instances``: runs of it one process may have in flight at once (a job whose runs wait
+    on slow outside calls overlaps them, instead of making the next run wait).
     """
 
     id: str
     every_seconds: float
     run: Callable[[Runtime], Awaitable[object]]
     leader_key: int | None = None
+    max_instances: int = 1

@@ -1,25 +1,30 @@
-"""Purge (daily): idempotency records past retention and outbox events delivered long ago.
+"""Purge (daily): idempotency records past retention, and events past the feed's retention
+that no webhook endpoint is owed any more.
 
 A single-leader job: deleting the same rows from several replicas would only contend. Rows go
 in batches, each its own short transaction under the leader lock; a replica that loses the lock
-stops, the leader carries on. Undelivered events are never purged.
+stops, the leader carries on. An event is purged only once it is sequenced and fanned out and
+every endpoint entitled to it has had it or given up (app/webhooks/repository.purge_events).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import structlog
-from sqlalchemy import Select, Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import table_of
-from app.events.models import IdempotencyRecord, OutboxEvent
+from app.events.models import IdempotencyRecord
+from app.events.repository import read_cursor
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
 from app.runtime import Runtime
+from app.webhooks.delivery import WEBHOOKS
+from app.webhooks.repository import purge_events
 
 JOB_ID = "purge"
 # Advisory lock key, fixed for this job; each single-leader job has its own.
@@ -27,7 +32,6 @@ LEADER_KEY = 0x5107_0001
 log = structlog.get_logger("slotpool.jobs")
 
 _records = table_of(IdempotencyRecord)
-_outbox = table_of(OutboxEvent)
 
 
 class Purged(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,25 +51,30 @@ async def run(rt: Runtime) -> Purged:
     records_cutoff = rt.clock.now_sql(rt.dialect, -settings.idempotency_retention_hours * 3600.0)
     events_cutoff = rt.clock.now_sql(rt.dialect, -settings.outbox_retention_days * 86400.0)
     old_records = select(_records.c.id).where(_records.c.created_at < records_cutoff)
-    delivered = select(_outbox.c.id).where(
-        _outbox.c.delivered_at.is_not(None), _outbox.c.delivered_at < events_cutoff
+    statement = delete(_records).where(
+        _records.c.id.in_(old_records.limit(settings.purge_batch_size).scalar_subquery())
     )
+
+    async def records_batch(conn: AsyncConnection) -> int:
+        return (await conn.execute(statement)).rowcount
+
+    async def events_batch(conn: AsyncConnection) -> int:
+        fanned_out = await read_cursor(conn, WEBHOOKS)
+        return await purge_events(conn, events_cutoff, fanned_out, settings.purge_batch_size)
+
     purged = Purged(
-        idempotency_records=await _in_batches(rt, _records, old_records, settings.purge_batch_size),
-        outbox_events=await _in_batches(rt, _outbox, delivered, settings.purge_batch_size),
+        idempotency_records=await _in_batches(rt, records_batch, settings.purge_batch_size),
+        outbox_events=await _in_batches(rt, events_batch, settings.purge_batch_size),
     )
     if purged.idempotency_records or purged.outbox_events:
         log.info("purge.done", **msgspec.structs.asdict(purged))
     return purged
 
 
-async def _in_batches(rt: Runtime, table: Table, doomed: Select[Any], batch_size: int) -> int:
-    """Delete the rows of ``table`` whose ids ``doomed`` selects, ``batch_size`` at a time."""
-    statement = delete(table).where(table.c.id.in_(doomed.limit(batch_size).scalar_subquery()))
-
-    async def batch(conn: AsyncConnection) -> int:
-        return (await conn.execute(statement)).rowcount
-
+async def _in_batches(
+    rt: Runtime, batch: Callable[[AsyncConnection], Awaitable[int]], batch_size: int
+) -> int:
+    """Run ``batch`` (deleting at most ``batch_size`` rows) as leader until it deletes fewer."""
     total = 0
     while True:
         deleted = await run_as_leader(rt, LEADER_KEY, batch)

@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Settings
-from app.jobs import expire_holds, purge, reconcile, release_unused, sync_carriers
+from app.jobs import expire_holds, purge, reconcile, release_unused, sync_carriers, webhooks
 from app.jobs.job import ScheduledJob
 from app.runtime import Runtime
 
@@ -36,6 +36,7 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     sync_carriers.scheduled,
     reconcile.scheduled,
     release_unused.scheduled,
+    webhooks.scheduled,
 )
 
 
@@ -87,7 +88,7 @@ class JobScheduler:
             job_defaults={
                 # A late or missed run is one run, never a burst of catch-up runs.
                 "coalesce": True,
-                # Never two runs of a job in one process; the next waits for its tick.
+                # Never two runs of a job in one process unless it says so (ScheduledJob).
                 "max_instances": 1,
                 "misfire_grace_time": settings.job_misfire_grace_seconds,
             },
@@ -101,6 +102,7 @@ class JobScheduler:
                 id=job.id,
                 name=job.id,
                 next_run_time=now,
+                max_instances=job.max_instances,
             )
         scheduler.start()
         self._scheduler = scheduler

@@ -1,0 +1,49 @@
+"""HTTP endpoints of the events feed and the event type catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from app.accounts.actor import Actor, Scope
+from app.api.auth import requires
+from app.events import feed
+from app.events.schemas import EventPage, EventTypeView
+from app.runtime import Runtime
+
+
+class EventController(Controller):
+    path = "/v1/events"
+    tags = ["events"]
+    guards = [requires(Scope.READ)]
+
+    @get("/", summary="Poll the events feed")
+    async def poll(
+        self,
+        rt: Runtime,
+        actor: Actor,
+        after: Annotated[
+            str | None, Parameter(description="The next_cursor of the previous page; omit to start")
+        ] = None,
+        types: Annotated[
+            list[str] | None,
+            Parameter(description="Only these event types (repeat the parameter, or comma-separate)"),
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> EventPage:
+        """Your organisation's events (and those of holds and bookings you placed as a
+        marketplace) in a stable order. Poll with ``next_cursor`` as ``after``: no event is
+        ever skipped, even one whose transaction committed after a later event's."""
+        return await feed.read_feed(rt, actor, after=after, event_types=types or [], limit=limit)
+
+
+class EventTypeController(Controller):
+    path = "/v1/event-types"
+    tags = ["events"]
+    guards = [requires(Scope.READ)]
+
+    @get("/", summary="Every event type, with its payload schema and an example")
+    async def catalogue(self) -> list[EventTypeView]:
+        return feed.event_types()

@@ -1,0 +1,152 @@
+"""One example payload per event type, for ``GET /v1/event-types`` (checked against the schemas
+by the tests)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from app.domain.states import Load
+from app.events import types
+from app.reservations.schemas import BookingView, Cargo, Parties, Party
+from app.schemas import Money
+
+_AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+_SHIPPER = uuid.UUID("5b0c7f0e-3a51-4f5e-9a3e-0d8f4b2a7c11")
+_MARKETPLACE = uuid.UUID("9e2d1c4b-6f7a-4b8e-8c5d-2a1f3e4d5c66")
+_SAILING = uuid.UUID("c3a4b5d6-e7f8-4a9b-8c0d-1e2f3a4b5c6d")
+_LATER_SAILING = uuid.UUID("d4b5c6e7-f8a9-4b0c-9d1e-2f3a4b5c6d7e")
+_HOLD = uuid.UUID("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
+_PRICE = Money(amount=Decimal("3000.00"), currency="USD")
+
+
+def _hold(state: str, **extra: Any) -> types.HoldPayload:
+    return types.HoldPayload(
+        id=_HOLD,
+        sailing_id=_SAILING,
+        organisation_id=_SHIPPER,
+        placed_by=_MARKETPLACE,
+        load=Load.FCL,
+        size_type="42G1",
+        units=2,
+        cbm=None,
+        kg=None,
+        price=_PRICE,
+        rate=Money(amount=Decimal("1500.00"), currency="USD"),
+        minimum=None,
+        state=state,
+        created_at=_AT,
+        expires_at=_AT + timedelta(minutes=10),
+        **extra,
+    )
+
+
+def _booking(state: str, version: int = 1) -> dict[str, Any]:
+    booking = BookingView(
+        reference="SP-7K3M9Q2X4B",
+        hold_id=_HOLD,
+        sailing_id=_SAILING,
+        organisation_id=_SHIPPER,
+        placed_by=_MARKETPLACE,
+        load=Load.FCL,
+        size_type="42G1",
+        units=2,
+        cbm=None,
+        kg=None,
+        price=_PRICE,
+        cargo=Cargo(
+            description="Wooden furniture",
+            hs_code="940360",
+            packages=40,
+            gross_kg=Decimal("18500"),
+            cbm=Decimal("52.4"),
+        ),
+        parties=Parties(shipper=Party(name="Exporter Ltd"), consignee=Party(name="Importer Inc")),
+        state=state,
+        version=version,
+        created_at=_AT,
+        updated_at=_AT + timedelta(minutes=version - 1),
+    )
+    fields: dict[str, Any] = msgspec.structs.asdict(booking)
+    return fields
+
+
+def _examples() -> dict[str, msgspec.Struct]:
+    return {
+        "hold.created": _hold("active"),
+        "hold.confirmed": _hold("confirmed"),
+        "hold.released": _hold("released", reason="carrier_cut"),
+        "hold.expired": _hold("expired"),
+        "booking.confirmed": BookingView(**_booking("confirmed")),
+        "booking.amended": BookingView(**_booking("amended", version=2)),
+        "booking.cancelled": BookingView(**_booking("cancelled", version=3)),
+        "booking.rolled": types.RolledBooking(
+            **_booking("rolled", version=2),
+            cause="carrier_cut",
+            alternative=types.OfferedHold(
+                hold_id=uuid.UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+                sailing_id=_LATER_SAILING,
+                etd=_AT + timedelta(days=11),
+                expires_at=_AT + timedelta(minutes=30),
+                price=_PRICE,
+            ),
+            alternative_unavailable=None,
+        ),
+        "booking.schedule_changed": types.ScheduleChanged(
+            reference="SP-7K3M9Q2X4B",
+            state="confirmed",
+            sailing_id=_SAILING,
+            voyage_number="0421E",
+            etd_before=_AT + timedelta(days=4),
+            etd=_AT + timedelta(days=5),
+            eta_before=_AT + timedelta(days=18),
+            eta=_AT + timedelta(days=19),
+            cut_off_before=_AT + timedelta(days=3),
+            cut_off=_AT + timedelta(days=4),
+        ),
+        "booking.carrier_status_changed": types.CarrierStatusChanged(
+            carrier_scac="MAEU",
+            carrier_reference="CBR-20261123-0042",
+            carrier_booking_number="254789631",
+            booking_reference="SP-7K3M9Q2X4B",
+            status="accepted",
+            reason=None,
+            status_before="requested",
+            source="poll",
+        ),
+        "allotment.released": types.AllotmentReleased(
+            release_id="rel-0421E-42G1-2026-11-20",
+            allotment_id=uuid.UUID("2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"),
+            carrier_scac="MAEU",
+            voyage_number="0421E",
+            size_type="42G1",
+            units_requested=3,
+            units_released=3,
+        ),
+        "sailing.cancelled": types.SailingCancelled(
+            sailing_id=_SAILING,
+            voyage_number="0421E",
+            reason="vessel withdrawn from service",
+            holds_released=4,
+            bookings_rolled=2,
+        ),
+        "webhook_endpoint.disabled": types.EndpointDisabled(
+            endpoint_id=uuid.UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"),
+            url="https://checkout.example.com/slotpool/webhooks",
+            failing_since=_AT - timedelta(days=5),
+            disabled_at=_AT,
+            reason="every delivery failed for 120 hours",
+        ),
+    }
+
+
+@functools.cache
+def example(name: str) -> dict[str, Any]:
+    """The example payload of event type ``name``, as JSON values."""
+    payload: dict[str, Any] = msgspec.to_builtins(_examples()[name])
+    return payload

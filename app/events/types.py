@@ -1,0 +1,181 @@
+"""Every event type the service emits: its payload's JSON Schema, version and an example.
+
+The catalogue is ``GET /v1/event-types`` and the list endpoints subscribe from. A payload's
+shape is its type's struct below (for holds and bookings, the API's own views, plus what some
+causes add); a change that is not backward compatible raises the type's ``version``, which every
+event carries (the outbox's ``version`` column, in the feed and in each webhook).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from app.reservations.schemas import BookingView, HoldView
+from app.schemas import Money
+
+
+class HoldPayload(HoldView, kw_only=True):
+    """A hold as ``GET /v1/holds/{id}`` shows it."""
+
+    # hold.created for a hold offered to a rolled booking: that booking's reference.
+    offered_for: str | None = None
+    # hold.released by the platform (a carrier cut or cancellation): why.
+    reason: str | None = None
+
+
+class OfferedHold(msgspec.Struct, kw_only=True):
+    """The hold offered to a rolled booking: confirm ``hold_id`` before ``expires_at``."""
+
+    hold_id: uuid.UUID
+    sailing_id: uuid.UUID
+    etd: datetime
+    expires_at: datetime
+    price: Money
+
+
+class RolledBooking(BookingView, kw_only=True):
+    """A booking moved off its sailing, with the hold offered on a later one, if any."""
+
+    cause: str
+    alternative: OfferedHold | None
+    alternative_unavailable: str | None
+
+
+class ScheduleChanged(msgspec.Struct, kw_only=True):
+    """A booking's sailing moved: its new dates beside the ones before."""
+
+    reference: str
+    state: str
+    sailing_id: uuid.UUID
+    voyage_number: str
+    etd_before: datetime | None
+    etd: datetime
+    eta_before: datetime | None
+    eta: datetime
+    cut_off_before: datetime | None
+    cut_off: datetime
+
+
+class CarrierStatusChanged(msgspec.Struct, kw_only=True):
+    """Where a booking stands at the carrier (polled, or from the carrier's notification)."""
+
+    carrier_scac: str
+    carrier_reference: str
+    carrier_booking_number: str | None
+    booking_reference: str | None
+    status: str
+    reason: str | None
+    status_before: str | None = None
+    source: str | None = None
+    # The carrier's notification id, when a notification brought the change.
+    event_id: str | None = None
+
+
+class AllotmentReleased(msgspec.Struct, kw_only=True):
+    """Unsold containers given back to the carrier at its release deadline."""
+
+    release_id: str
+    allotment_id: uuid.UUID
+    carrier_scac: str
+    voyage_number: str
+    size_type: str
+    units_requested: int
+    units_released: int
+
+
+class SailingCancelled(msgspec.Struct, kw_only=True):
+    sailing_id: uuid.UUID
+    voyage_number: str
+    reason: str | None
+    holds_released: int
+    bookings_rolled: int
+
+
+class EndpointDisabled(msgspec.Struct, kw_only=True):
+    """A webhook endpoint stopped receiving: every attempt failed since ``failing_since``."""
+
+    endpoint_id: uuid.UUID
+    url: str
+    failing_since: datetime
+    disabled_at: datetime
+    reason: str
+
+
+class EventType(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    description: str
+    payload: type[msgspec.Struct]
+    version: int = 1
+    # The payload field naming the booking the event is about, for events whose payload does
+    # not say who placed it: the sequencer finds the owner and placing marketplace through it.
+    booking_key: str | None = None
+
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType(name="hold.created", description="Space was held at a locked price.", payload=HoldPayload),
+    EventType(name="hold.confirmed", description="A hold became a booking.", payload=HoldPayload),
+    EventType(
+        name="hold.released",
+        description="A hold was released by its owner, or by the platform (see reason).",
+        payload=HoldPayload,
+    ),
+    EventType(name="hold.expired", description="A hold passed its expiry unconfirmed.", payload=HoldPayload),
+    EventType(name="booking.confirmed", description="A booking was made from a hold.", payload=BookingView),
+    EventType(
+        name="booking.amended",
+        description="A booking's quantity, cargo or parties changed.",
+        payload=BookingView,
+    ),
+    EventType(name="booking.cancelled", description="A booking was cancelled.", payload=BookingView),
+    EventType(
+        name="booking.rolled",
+        description="A booking lost its space on the sailing; a hold on a later one may be offered.",
+        payload=RolledBooking,
+    ),
+    EventType(
+        name="booking.schedule_changed",
+        description="The sailing of a booking moved.",
+        payload=ScheduleChanged,
+        booking_key="reference",
+    ),
+    EventType(
+        name="booking.carrier_status_changed",
+        description="The carrier accepted, declined, rejected or otherwise moved a booking.",
+        payload=CarrierStatusChanged,
+        booking_key="booking_reference",
+    ),
+    EventType(
+        name="allotment.released",
+        description="Unsold containers went back to the carrier (operators).",
+        payload=AllotmentReleased,
+    ),
+    EventType(
+        name="sailing.cancelled",
+        description="The carrier cancelled a sailing (operators).",
+        payload=SailingCancelled,
+    ),
+    EventType(
+        name="webhook_endpoint.disabled",
+        description="A webhook endpoint was disabled after failing continuously.",
+        payload=EndpointDisabled,
+    ),
+)
+BY_NAME: dict[str, EventType] = {event_type.name: event_type for event_type in EVENT_TYPES}
+NAMES: frozenset[str] = frozenset(BY_NAME)
+
+
+@functools.cache
+def payload_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a type's payload, standalone (its own ``$defs``)."""
+    schema: dict[str, Any] = msgspec.json.schema(BY_NAME[name].payload)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def unknown(names: list[str]) -> list[str]:
+    """The names that are not event types, in the order given."""
+    return [name for name in names if name not in NAMES]
