@@ -63,7 +63,7 @@ class DeliveryRound(msgspec.Struct, kw_only=True):
 async def run(rt: Runtime) -> DeliveryRound:
     """One round: sequence, fan out, then serve every endpoint with due deliveries."""
     sequenced = await sequence_events(rt)
-    fanned_out = await drain(lambda: _fan_out_batch(rt), FAN_OUT_BATCH)
+    fanned_out = await fan_out(rt)
     served = await serve_due_endpoints(rt)
     attempts = sum(tally[0] for tally in served)
     delivered = sum(tally[1] for tally in served)
@@ -76,6 +76,12 @@ async def run(rt: Runtime) -> DeliveryRound:
         attempts=attempts,
         delivered=delivered,
     )
+
+
+async def fan_out(rt: Runtime) -> int:
+    """Turn sequenced events past the ``webhooks`` cursor into deliveries; returns how many
+    events (0 also while another replica fans out)."""
+    return await drain(lambda: _fan_out_batch(rt), FAN_OUT_BATCH)
 
 
 async def _fan_out_batch(rt: Runtime) -> int:

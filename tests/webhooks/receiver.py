@@ -45,7 +45,6 @@ class Receiver:
     def __init__(self) -> None:
         self.behaviours: dict[str, Behaviour] = {}
         self.requests: list[Received] = []
-        self.in_flight = 0
         self.most_in_flight: dict[str, int] = {}
         self._in_flight_by_path: dict[str, int] = {}
         self._seen: dict[str, int] = {}
@@ -53,6 +52,10 @@ class Receiver:
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
+
+    def in_flight_at(self, path: str) -> int:
+        """Requests to ``path`` read and not yet answered."""
+        return self._in_flight_by_path.get(path, 0)
 
     def answered(self, path: str, status: int | None = None) -> list[Received]:
         return [r for r in self.requests if r.path == path and (status is None or r.status == status)]
