@@ -11,6 +11,8 @@ from sqlalchemy import Select, bindparam, case, func, null, select, text, union,
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.accounts.actor import OrgKind
+from app.accounts.models import Organisation
 from app.db import table_of
 from app.events.models import FeedCursor, OutboxEvent
 from app.reservations.models import Booking
@@ -18,6 +20,7 @@ from app.reservations.models import Booking
 outbox = table_of(OutboxEvent)
 cursors = table_of(FeedCursor)
 _bookings = table_of(Booking)
+_organisations = table_of(Organisation)
 
 AnyRow = Row[Any]
 
@@ -38,6 +41,11 @@ async def move_cursor(conn: AsyncConnection, name: str, position: int) -> None:
 
 async def read_cursor(conn: AsyncConnection, name: str) -> int:
     return int((await conn.execute(select(cursors.c.position).where(cursors.c.name == name))).scalar_one())
+
+
+async def any_unsequenced(conn: AsyncConnection) -> bool:
+    found = await conn.execute(select(outbox.c.id).where(outbox.c.position.is_(None)).limit(1))
+    return found.first() is not None
 
 
 class Unsequenced(msgspec.Struct, frozen=True):
@@ -82,6 +90,16 @@ async def bookings_by_reference(
         _bookings.c.reference.in_(wanted)
     )
     return {row.reference: (row.organisation_id, row.placed_by_id) for row in await conn.execute(query)}
+
+
+async def marketplaces_among(conn: AsyncConnection, candidates: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of ``candidates`` that are marketplace organisations."""
+    if not candidates:
+        return set()
+    query = select(_organisations.c.id).where(
+        _organisations.c.id.in_(sorted(candidates)), _organisations.c.kind == OrgKind.MARKETPLACE.value
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 _place = (

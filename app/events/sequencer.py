@@ -34,6 +34,10 @@ log = structlog.get_logger("slotpool.events")
 async def sequence_events(rt: Runtime, batch_size: int = BATCH_SIZE) -> int:
     """Sequence what is committed and unsequenced, ``batch_size`` per transaction; returns how
     many events it placed (0 also when another replica is sequencing now)."""
+    # A look first, without the write lock (SQLite has one for the whole database).
+    async with transaction(rt.engine, read_only=True) as conn:
+        if not await repository.any_unsequenced(conn):
+            return 0
     total = await drain(lambda: _sequence_batch(rt, batch_size), batch_size)
     if total:
         log.debug("events.sequenced", count=total)
@@ -63,13 +67,21 @@ async def _sequence_batch(rt: Runtime, batch_size: int) -> int:
         bookings = await repository.bookings_by_reference(
             conn, (e.booking_reference for e in events if e.booking_reference)
         )
-        placed = []
-        for offset, event in enumerate(events, start=1):
+        audiences = []
+        for event in events:
             owner, marketplace = event.organisation_id, _uuid(event.placed_by)
             if event.booking_reference in bookings:
                 booking_owner, booking_marketplace = bookings[event.booking_reference]
                 owner = owner or booking_owner
                 marketplace = marketplace or booking_marketplace
+            audiences.append((owner, marketplace))
+        # Only a marketplace that exists is entitled: a payload naming anything else (a bug, an
+        # organisation gone) must not stop the feed.
+        marketplaces = await repository.marketplaces_among(conn, {m for _, m in audiences if m})
+        placed = []
+        for offset, (event, (owner, marketplace)) in enumerate(zip(events, audiences, strict=True), start=1):
+            if marketplace not in marketplaces:
+                marketplace = None
             placed.append(
                 {
                     "event_row": event.id,

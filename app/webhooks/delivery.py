@@ -40,7 +40,7 @@ from app.db import transaction
 from app.events import outbox
 from app.events import repository as feed
 from app.events.feed import event_view
-from app.events.sequencer import drain, sequence_events
+from app.events.sequencer import SEQUENCER, drain, sequence_events
 from app.runtime import Runtime
 from app.webhooks import repository, schedule, sender
 from app.webhooks.repository import Claimed
@@ -62,9 +62,23 @@ class DeliveryRound(msgspec.Struct, kw_only=True):
 
 async def run(rt: Runtime) -> DeliveryRound:
     """One round: sequence, fan out, then serve every endpoint with due deliveries."""
+    t0 = time.monotonic()
     sequenced = await sequence_events(rt)
+    t1 = time.monotonic()
     fanned_out = await fan_out(rt)
+    t2 = time.monotonic()
     served = await serve_due_endpoints(rt)
+    t3 = time.monotonic()
+    log.warning(
+        "TIMING",
+        seq=round(t1 - t0, 3),
+        fan=round(t2 - t1, 3),
+        serve=round(t3 - t2, 3),
+        n=sequenced,
+        f=fanned_out,
+        e=len(served),
+        wall=time.time(),
+    )
     attempts = sum(tally[0] for tally in served)
     delivered = sum(tally[1] for tally in served)
     if attempts:
@@ -81,6 +95,9 @@ async def run(rt: Runtime) -> DeliveryRound:
 async def fan_out(rt: Runtime) -> int:
     """Turn sequenced events past the ``webhooks`` cursor into deliveries; returns how many
     events (0 also while another replica fans out)."""
+    async with transaction(rt.engine, read_only=True) as conn:
+        if await feed.read_cursor(conn, WEBHOOKS) >= await feed.read_cursor(conn, SEQUENCER):
+            return 0
     return await drain(lambda: _fan_out_batch(rt), FAN_OUT_BATCH)
 
 
@@ -119,6 +136,9 @@ async def serve_due_endpoints(rt: Runtime) -> list[tuple[int, int]]:
     for each one served."""
     settings = rt.settings
     token = uuid.uuid4()
+    async with transaction(rt.engine, read_only=True) as conn:
+        if not await repository.any_due(conn, rt.clock.now_sql(rt.dialect)):
+            return []
     async with transaction(rt.engine) as conn:
         now = await repository.database_now(conn, rt.clock.now_sql(rt.dialect))
         until = now + timedelta(seconds=settings.webhook_lease_seconds)

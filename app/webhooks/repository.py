@@ -152,20 +152,25 @@ def _due(now: datetime) -> Any:
     return and_(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now)
 
 
+def _claimable(now: Any) -> Any:
+    """An enabled endpoint with a due delivery, that no worker holds (or whose lease lapsed)."""
+    return and_(
+        endpoints.c.enabled.is_(True),
+        or_(endpoints.c.leased_until.is_(None), endpoints.c.leased_until <= now),
+        exists().where(deliveries.c.endpoint_id == endpoints.c.id, _due(now)),
+    )
+
+
+async def any_due(conn: AsyncConnection, now: Any) -> bool:
+    return (await conn.execute(select(endpoints.c.id).where(_claimable(now)).limit(1))).first() is not None
+
+
 async def claim_endpoints(
     conn: AsyncConnection, now: datetime, token: uuid.UUID, until: datetime, limit: int
 ) -> list[AnyRow]:
     """Lease enabled endpoints that have due deliveries and no worker sending to them (or one
     whose lease lapsed); on PostgreSQL rows another replica is claiming are skipped."""
-    query = (
-        select(endpoints.c.id)
-        .where(
-            endpoints.c.enabled.is_(True),
-            or_(endpoints.c.leased_until.is_(None), endpoints.c.leased_until <= now),
-            exists().where(deliveries.c.endpoint_id == endpoints.c.id, _due(now)),
-        )
-        .limit(limit)
-    )
+    query = select(endpoints.c.id).where(_claimable(now)).limit(limit)
     if conn.dialect.name == "postgresql":
         # NO KEY UPDATE: deliveries inserted meanwhile (their foreign keys) are not blocked.
         query = query.with_for_update(skip_locked=True, key_share=True)

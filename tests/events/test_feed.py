@@ -215,3 +215,22 @@ async def test_bad_feed_queries_are_refused_by_field(
     response = await client.get(f"/v1/events?{query}", headers=world.shipper.headers)
     assert response.status_code in (400, 422), response.text
     assert field in response.text
+
+
+async def test_an_event_naming_no_marketplace_as_its_placer_is_sequenced_all_the_same(
+    runtime: Runtime, world: World
+) -> None:
+    org = world.shipper.organisation_id
+    strangers = [str(uuid.uuid4()), str(world.other_shipper.organisation_id), "not-a-uuid"]
+    async with transaction(runtime.engine) as conn:
+        events = [
+            outbox.PendingEvent("hold.created", i, org, {"index": i, "placed_by": p})
+            for i, p in enumerate(strangers)
+        ]
+        await outbox.record(conn, events, datetime.now(UTC))
+
+    assert await sequence_events(runtime) == 3
+    assert (await poll(runtime, world.shipper, None))[0] == [0, 1, 2]
+    assert (await poll(runtime, world.other_shipper, None))[0] == []
+    async with transaction(runtime.engine, read_only=True) as conn:
+        assert set((await conn.execute(select(outbox_table.c.marketplace_id))).scalars()) == {None}

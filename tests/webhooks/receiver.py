@@ -48,6 +48,7 @@ class Receiver:
         self.most_in_flight: dict[str, int] = {}
         self._in_flight_by_path: dict[str, int] = {}
         self._seen: dict[str, int] = {}
+        self.connections: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
@@ -61,6 +62,7 @@ class Receiver:
         return [r for r in self.requests if r.path == path and (status is None or r.status == status)]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -82,6 +84,7 @@ class Receiver:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.connections.discard(writer)
             writer.close()
 
     async def _answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
@@ -116,4 +119,6 @@ async def receiving(host: str = "127.0.0.1") -> AsyncIterator[Receiver]:
             if behaviour.gate is not None:
                 behaviour.gate.set()
         server.close()
+        for writer in list(receiver.connections):
+            writer.close()
         await server.wait_closed()
