@@ -118,8 +118,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ValueError("webhook interval and timeout must be positive")
         if self.webhook_endpoint_concurrency < 1:
             raise ValueError("SLOTPOOL_WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
-        if self.webhook_lease_seconds < 2 * self.webhook_timeout_seconds:
-            raise ValueError("a webhook claim's lease must last at least twice the attempt timeout")
+        # A worker claims up to four rounds of attempts at once for an endpoint: all of them,
+        # and recording them, must end before the claim lapses.
+        if self.webhook_lease_seconds < 5 * self.webhook_timeout_seconds:
+            raise ValueError("a webhook claim's lease must last at least 5 times the attempt timeout")
         if self.webhook_retry_window_hours < 24:
             raise ValueError("webhook retries span at least 24 hours")
         if self.webhook_disable_after_hours <= 0:

@@ -152,6 +152,11 @@ async def run(url: str, args: argparse.Namespace, *, bad: bool, workdir: Path) -
         await _wait_for_healthy(rt, expected, deadline=time.monotonic() + 30)
     finally:
         load_after = os.getloadavg()
+        cpu = {
+            "workers": sum(_cpu_seconds(w.pid) for w in workers),
+            "receiver": _cpu_seconds(receiver.pid),
+            "producer": time.process_time(),
+        }
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
@@ -162,7 +167,19 @@ async def run(url: str, args: argparse.Namespace, *, bad: bool, workdir: Path) -
         await receiver.wait()
         await rt.engine.dispose()
     received = [json.loads(line) for line in out_file.read_text().splitlines()]
-    return summarise(received, produced, healthy, slow, failing, rate, load_before, load_after)
+    figures = summarise(received, produced, healthy, slow, failing, rate, load_before, load_after)
+    attempts = len(received)
+    figures["cpu"] = (
+        f"workers {cpu['workers']:.1f} s ({cpu['workers'] / max(attempts, 1) * 1000:.2f} ms per request),"
+        f" receiver {cpu['receiver']:.1f} s, producer {cpu['producer']:.1f} s"
+    )
+    return figures
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def produce(
@@ -302,7 +319,7 @@ def main() -> None:
             f"{name:<13} produced {f['events']} at {f['rate']:.0f}/s; healthy endpoints got"
             f" {f['healthy_delivered']}/{f['healthy_expected']}: {lag}; slow got"
             f" {f['slow_delivered']}/{f['slow_expected']}; failing tried {f['failing_attempts']} times;"
-            f" duplicates {f['duplicates']}; load {f['load']}",
+            f" duplicates {f['duplicates']}; load {f['load']}; CPU: {f['cpu']}",
             flush=True,
         )
 

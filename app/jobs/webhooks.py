@@ -18,9 +18,9 @@ JOB_ID = "deliver-webhooks"
 
 
 def scheduled(settings: Settings) -> ScheduledJob:
-    # A run lasts at most about two attempt timeouts (claiming stops after one, the last batch
-    # may take another): enough instances that ticks are never skipped meanwhile.
-    overlapping = math.ceil(2 * settings.webhook_timeout_seconds / settings.webhook_interval_seconds) + 2
+    # A run lasts at most about five attempt timeouts (claiming stops after one, the last batch
+    # may take four rounds): enough instances that ticks are never skipped meanwhile.
+    overlapping = math.ceil(5 * settings.webhook_timeout_seconds / settings.webhook_interval_seconds) + 2
     return ScheduledJob(
         id=JOB_ID,
         every_seconds=settings.webhook_interval_seconds,

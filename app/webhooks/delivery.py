@@ -36,6 +36,7 @@ import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.config import Settings
 from app.db import transaction
 from app.events import outbox
 from app.events import repository as feed
@@ -49,6 +50,10 @@ from app.webhooks.signing import Signer
 WEBHOOKS = "webhooks"  # the fan-out's feed cursor
 FAN_OUT_BATCH = 1000
 ENDPOINTS_PER_RUN = 200
+# Deliveries one worker claims at a time for an endpoint, in rounds of its concurrency: fewer
+# transactions per delivery, and a batch still ends within this many attempt timeouts (the
+# lease must outlast it: see Settings).
+CLAIM_ROUNDS = 4
 log = structlog.get_logger("slotpool.webhooks")
 
 
@@ -62,23 +67,9 @@ class DeliveryRound(msgspec.Struct, kw_only=True):
 
 async def run(rt: Runtime) -> DeliveryRound:
     """One round: sequence, fan out, then serve every endpoint with due deliveries."""
-    t0 = time.monotonic()
     sequenced = await sequence_events(rt)
-    t1 = time.monotonic()
     fanned_out = await fan_out(rt)
-    t2 = time.monotonic()
     served = await serve_due_endpoints(rt)
-    t3 = time.monotonic()
-    log.warning(
-        "TIMING",
-        seq=round(t1 - t0, 3),
-        fan=round(t2 - t1, 3),
-        serve=round(t3 - t2, 3),
-        n=sequenced,
-        f=fanned_out,
-        e=len(served),
-        wall=time.time(),
-    )
     attempts = sum(tally[0] for tally in served)
     delivered = sum(tally[1] for tally in served)
     if attempts:
@@ -146,7 +137,7 @@ async def serve_due_endpoints(rt: Runtime) -> list[tuple[int, int]]:
         sessions = []
         for endpoint in claimed:
             first = await repository.claim_deliveries(
-                conn, endpoint.id, now, token, until, settings.webhook_endpoint_concurrency
+                conn, endpoint.id, now, token, until, claim_size(settings)
             )
             if first:
                 sessions.append(_Session(rt, endpoint, token, _signer(rt, endpoint, now), first))
@@ -174,9 +165,14 @@ def _signer(rt: Runtime, endpoint: repository.AnyRow, now: datetime) -> Signer:
     return Signer(secrets)
 
 
+def claim_size(settings: Settings) -> int:
+    return settings.webhook_endpoint_concurrency * CLAIM_ROUNDS
+
+
 class _Session:
-    """One worker's turn at one leased endpoint: batches of concurrent attempts, each recorded
-    with the claim of the next, until nothing is due or about one attempt timeout has passed."""
+    """One worker's turn at one leased endpoint: batches of attempts (at most the endpoint's
+    concurrency in flight), each recorded with the claim of the next, until nothing is due or
+    about one attempt timeout has passed."""
 
     def __init__(
         self, rt: Runtime, endpoint: repository.AnyRow, token: uuid.UUID, signer: Signer, first: list[Claimed]
@@ -188,22 +184,29 @@ class _Session:
         self.batch = first
 
     async def serve(self) -> tuple[int, int]:
+        """Send, record, claim again, until nothing is due or one attempt timeout has passed;
+        (attempts, delivered)."""
         settings = self.rt.settings
         stop_claiming = time.monotonic() + settings.webhook_timeout_seconds
         attempts = delivered = 0
+        gate = asyncio.Semaphore(settings.webhook_endpoint_concurrency)
         async with sender.client(
             settings.webhook_endpoint_concurrency, settings.webhook_timeout_seconds
         ) as http:
-            while True:
-                outcomes = await asyncio.gather(*(self._attempt(http, claimed) for claimed in self.batch))
+            while self.batch:
+                outcomes = await asyncio.gather(
+                    *(self._attempt(http, gate, claimed) for claimed in self.batch)
+                )
                 attempts += len(outcomes)
                 delivered += sum(1 for outcome in outcomes if outcome.delivered)
-                go_on = time.monotonic() < stop_claiming
-                self.batch = await self._record(outcomes, claim_next=go_on)
-                if not self.batch:
-                    return attempts, delivered
+                self.batch = await self._record(outcomes, claim_next=time.monotonic() < stop_claiming)
+        return attempts, delivered
 
-    async def _attempt(self, http: Any, claimed: Claimed) -> sender.Outcome:
+    async def _attempt(self, http: Any, gate: asyncio.Semaphore, claimed: Claimed) -> sender.Outcome:
+        async with gate:
+            return await self._send(http, claimed)
+
+    async def _send(self, http: Any, claimed: Claimed) -> sender.Outcome:
         body = msgspec.json.encode(event_view(claimed.event))
         headers = self.signer.headers(str(claimed.event.event_id), body)
         settings = self.rt.settings
@@ -251,7 +254,7 @@ class _Session:
             following = []
             if keep:
                 following = await repository.claim_deliveries(
-                    conn, endpoint.id, now, self.token, until, settings.webhook_endpoint_concurrency
+                    conn, endpoint.id, now, self.token, until, claim_size(settings)
                 )
                 if not following:
                     await repository.release_endpoint(conn, endpoint.id, self.token)

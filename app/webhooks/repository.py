@@ -229,19 +229,18 @@ async def claim_deliveries(
 ) -> list[Claimed]:
     """Take up to ``limit`` due deliveries of a leased endpoint, oldest due first, with the
     events to send; each counts an attempt and is due again at ``until`` unless recorded."""
+    # A CTE: its LIMIT holds (an IN-subquery may be evaluated again per row). No row locks are
+    # needed: only the endpoint's lease holder claims its deliveries.
     due = (
         select(deliveries.c.id)
         .where(deliveries.c.endpoint_id == endpoint_id, _due(now))
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
+        .cte("due")
     )
-    # No row locks needed: only the endpoint's lease holder claims its deliveries.
-    ids = list((await conn.execute(due)).scalars())
-    if not ids:
-        return []
     claimed = (
         update(deliveries)
-        .where(deliveries.c.id.in_(ids), deliveries.c.state == PENDING)
+        .where(deliveries.c.id.in_(select(due.c.id)), deliveries.c.state == PENDING)
         .values(lease_token=token, next_attempt_at=until, attempts=deliveries.c.attempts + 1)
         .returning(deliveries.c.id, deliveries.c.event_row, deliveries.c.attempts, deliveries.c.owed_since)
     )
