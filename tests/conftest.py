@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -71,14 +72,22 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-@pytest.fixture
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    settings = test_settings(database_url)
+@asynccontextmanager
+async def test_runtime(database_url: str, **overrides: Any) -> AsyncIterator[Runtime]:
+    """A runtime on ``database_url`` with test settings (and ``overrides``); its engine is
+    disposed on exit."""
+    settings = test_settings(database_url, **overrides)
     rt = Runtime(settings=settings, engine=create_engine(settings), clock=Clock())
     try:
         yield rt
     finally:
         await rt.engine.dispose()
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    async with test_runtime(database_url) as rt:
+        yield rt
 
 
 @pytest.fixture

@@ -25,18 +25,24 @@ _HOLD = uuid.UUID("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
 _PRICE = Money(amount=Decimal("3000.00"), currency="USD")
 
 
+# What holds and bookings share: two 40' containers a marketplace holds for its shipper.
+_SPACE: dict[str, Any] = {
+    "sailing_id": _SAILING,
+    "organisation_id": _SHIPPER,
+    "placed_by": _MARKETPLACE,
+    "load": Load.FCL,
+    "size_type": "42G1",
+    "units": 2,
+    "cbm": None,
+    "kg": None,
+    "price": _PRICE,
+}
+
+
 def _hold(state: str, **extra: Any) -> types.HoldPayload:
     return types.HoldPayload(
         id=_HOLD,
-        sailing_id=_SAILING,
-        organisation_id=_SHIPPER,
-        placed_by=_MARKETPLACE,
-        load=Load.FCL,
-        size_type="42G1",
-        units=2,
-        cbm=None,
-        kg=None,
-        price=_PRICE,
+        **_SPACE,
         rate=Money(amount=Decimal("1500.00"), currency="USD"),
         minimum=None,
         state=state,
@@ -50,15 +56,7 @@ def _booking(state: str, version: int = 1) -> dict[str, Any]:
     booking = BookingView(
         reference="SP-7K3M9Q2X4B",
         hold_id=_HOLD,
-        sailing_id=_SAILING,
-        organisation_id=_SHIPPER,
-        placed_by=_MARKETPLACE,
-        load=Load.FCL,
-        size_type="42G1",
-        units=2,
-        cbm=None,
-        kg=None,
-        price=_PRICE,
+        **_SPACE,
         cargo=Cargo(
             description="Wooden furniture",
             hs_code="940360",

@@ -15,7 +15,7 @@ from app.accounts.actor import OrgKind
 from app.accounts.repository import organisations
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
-from app.events.repository import outbox
+from app.events.repository import EVENT_COLUMNS, outbox
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 endpoints = table_of(WebhookEndpoint)
@@ -247,15 +247,7 @@ async def claim_deliveries(
     rows = sorted(await conn.execute(claimed), key=lambda row: row.id)
     if not rows:
         return []
-    event_query = select(
-        outbox.c.id,
-        outbox.c.event_id,
-        outbox.c.type,
-        outbox.c.version,
-        outbox.c.created_at,
-        outbox.c.subject_id,
-        outbox.c.payload,
-    ).where(outbox.c.id.in_([row.event_row for row in rows]))
+    event_query = select(outbox.c.id, *EVENT_COLUMNS).where(outbox.c.id.in_([row.event_row for row in rows]))
     events = {row.id: row for row in await conn.execute(event_query)}
     return [Claimed(delivery=row, event=events[row.event_row]) for row in rows]
 

@@ -7,21 +7,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.clock import Clock
-from app.db import create_engine
 from app.runtime import Runtime
-from tests.conftest import test_settings
+from tests.conftest import test_runtime
 from tests.webhooks.receiver import Receiver, receiving
 
 
 @pytest.fixture
 async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    settings = test_settings(database_url, webhook_allow_loopback=True, webhook_timeout_seconds=5.0)
-    rt = Runtime(settings=settings, engine=create_engine(settings), clock=Clock())
-    try:
+    async with test_runtime(database_url, webhook_allow_loopback=True, webhook_timeout_seconds=5.0) as rt:
         yield rt
-    finally:
-        await rt.engine.dispose()
 
 
 @pytest.fixture

@@ -202,14 +202,15 @@ async def _states(runtime: Runtime) -> list[str]:
         return list((await conn.execute(select(deliveries.c.state))).scalars())
 
 
+def disabling_after_two_hours(runtime: Runtime) -> Runtime:
+    settings = msgspec.structs.replace(runtime.settings, webhook_disable_after_hours=2)
+    return Runtime(settings=settings, engine=runtime.engine, clock=runtime.clock)
+
+
 async def test_an_endpoint_failing_for_the_configured_period_is_disabled_and_its_owner_told(
     runtime: Runtime, client: httpx.AsyncClient, world: World, receiver: Receiver
 ) -> None:
-    rt = Runtime(
-        settings=msgspec.structs.replace(runtime.settings, webhook_disable_after_hours=2),
-        engine=runtime.engine,
-        clock=runtime.clock,
-    )
+    rt = disabling_after_two_hours(runtime)
     receiver.behaviours["/down"] = Behaviour(status=500)
     failing = await register(client, world.shipper, receiver.url("/down"))
     await register(client, world.shipper, receiver.url("/ops"), event_types=["webhook_endpoint.disabled"])
@@ -239,11 +240,7 @@ async def test_an_endpoint_failing_for_the_configured_period_is_disabled_and_its
 async def test_one_success_resets_the_failure_period_so_an_intermittent_endpoint_stays_enabled(
     runtime: Runtime, client: httpx.AsyncClient, world: World, receiver: Receiver
 ) -> None:
-    rt = Runtime(
-        settings=msgspec.structs.replace(runtime.settings, webhook_disable_after_hours=2),
-        engine=runtime.engine,
-        clock=runtime.clock,
-    )
+    rt = disabling_after_two_hours(runtime)
     # Fails for 1 h 45 min of retries, succeeds once, then fails again for 1 h 15 min: failing for
     # more than 2 hours in all, never 2 hours in a row.
     receiver.behaviours["/flaky"] = Behaviour(fail_first=7, failure_status=500)
