@@ -4,6 +4,7 @@ failures; the placing marketplace gets them too; retries, give-up, disabling, ro
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import uuid
 from collections import Counter
@@ -18,6 +19,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.db import transaction
 from app.runtime import Runtime
+from app.webhooks import addresses
 from app.webhooks.repository import deliveries
 from tests.factories import Account, World, confirmation, fcl_hold
 from tests.webhooks.flows import deliver_until, register
@@ -275,3 +277,56 @@ async def test_redirects_are_not_followed_and_count_as_failures(
     assert attempt["status_code"] == 302
     assert attempt["error"] == "HTTP 302: redirects are not followed"
     assert attempt["delivery_state"] == "pending"
+
+
+async def test_a_host_that_resolves_inside_at_send_time_is_refused_without_connecting(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    world: World,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name was public when registered, points inside when sent to."""
+    table = {"hooks.example.com": "93.184.216.34"}
+
+    async def resolve(host: str, port: int) -> list[addresses.IPAddress]:
+        return [ipaddress.ip_address(table[host])]
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    endpoint = await register(client, world.shipper, "https://hooks.example.com/hook")
+    table["hooks.example.com"] = "10.0.0.5"
+    await client.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
+    await deliver_until(runtime, lambda: True)
+
+    [attempt] = (
+        await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/attempts", headers=world.shipper.headers)
+    ).json()["items"]
+    assert attempt["status_code"] is None
+    assert attempt["error"] == "refused: hooks.example.com resolves to 10.0.0.5, a private address"
+    assert attempt["delivery_state"] == "pending"
+
+
+async def test_the_request_goes_to_the_address_checked_with_the_name_kept_in_host(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    world: World,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = addresses.resolve
+    looked_up: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[addresses.IPAddress]:
+        looked_up.append(host)
+        if host == "hooks.localhost":
+            return [ipaddress.ip_address("127.0.0.1")]
+        return await real(host, port)
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    await register(client, world.shipper, receiver.url("/named", host="hooks.localhost"))
+    looked_up.clear()
+    await client.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
+    await deliver_until(runtime, lambda: len(receiver.requests) == 1)
+
+    assert looked_up == ["hooks.localhost"]  # resolved once, by the check, then connected to
+    assert receiver.requests[0].headers["host"] == f"hooks.localhost:{receiver.port}"
