@@ -28,10 +28,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -103,23 +105,30 @@ async def _fan_out_batch(rt: Runtime) -> int:
         audience = {org for event in events for org in (event.organisation_id, event.marketplace_id) if org}
         receivers = await repository.receiving_endpoints(conn, sorted(audience))
         now = await repository.database_now(conn, rt.clock.now_sql(rt.dialect))
+        operators = [endpoint for endpoint in receivers if endpoint.sees_everything]
+        by_organisation: dict[uuid.UUID, list[repository.AnyRow]] = defaultdict(list)
+        for endpoint in receivers:
+            if not endpoint.sees_everything:
+                by_organisation[endpoint.organisation_id].append(endpoint)
         owed = [
             repository.new_delivery(endpoint.id, event.id, now)
             for event in events
-            for endpoint in receivers
-            if _receives(endpoint, event)
+            for endpoint in _entitled(by_organisation, operators, event)
+            if endpoint.event_types is None or event.type in endpoint.event_types
         ]
         await repository.insert_deliveries(conn, owed)
         await feed.move_cursor(conn, WEBHOOKS, events[-1].position)
     return len(events)
 
 
-def _receives(endpoint: repository.AnyRow, event: repository.AnyRow) -> bool:
-    entitled = endpoint.sees_everything or endpoint.organisation_id in (
-        event.organisation_id,
-        event.marketplace_id,
-    )
-    return entitled and (endpoint.event_types is None or event.type in endpoint.event_types)
+def _entitled(
+    by_organisation: dict[uuid.UUID, list[repository.AnyRow]],
+    operators: list[repository.AnyRow],
+    event: repository.AnyRow,
+) -> list[repository.AnyRow]:
+    """The endpoints of the event's owner, of the marketplace that placed it, and of operators."""
+    audience = {event.organisation_id, event.marketplace_id} - {None}
+    return [endpoint for org in audience for endpoint in by_organisation.get(org, ())] + operators
 
 
 async def serve_due_endpoints(rt: Runtime) -> list[tuple[int, int]]:
@@ -194,30 +203,33 @@ class _Session:
             settings.webhook_endpoint_concurrency, settings.webhook_timeout_seconds
         ) as http:
             while self.batch:
-                outcomes = await asyncio.gather(
-                    *(self._attempt(http, gate, claimed) for claimed in self.batch)
-                )
+                outcomes = await self._attempts(http, gate)
                 attempts += len(outcomes)
                 delivered += sum(1 for outcome in outcomes if outcome.delivered)
                 self.batch = await self._record(outcomes, claim_next=time.monotonic() < stop_claiming)
         return attempts, delivered
 
-    async def _attempt(self, http: Any, gate: asyncio.Semaphore, claimed: Claimed) -> sender.Outcome:
-        async with gate:
-            return await self._send(http, claimed)
-
-    async def _send(self, http: Any, claimed: Claimed) -> sender.Outcome:
-        body = msgspec.json.encode(event_view(claimed.event))
-        headers = self.signer.headers(str(claimed.event.event_id), body)
+    async def _attempts(self, http: httpx.AsyncClient, gate: asyncio.Semaphore) -> list[sender.Outcome]:
+        """Send the batch, at most ``gate`` at once, to the address its URL resolves to now."""
         settings = self.rt.settings
-        return await sender.send(
-            http,
+        pinned = await sender.pin(
             self.endpoint.url,
-            body,
-            headers,
             time_limit=settings.webhook_timeout_seconds,
             allow_loopback=settings.webhook_allow_loopback,
         )
+        if isinstance(pinned, sender.Outcome):
+            return [pinned] * len(self.batch)
+
+        async def attempt(claimed: Claimed) -> sender.Outcome:
+            async with gate:
+                # Signed as it leaves: its timestamp is the moment it is sent.
+                body = msgspec.json.encode(event_view(claimed.event))
+                headers = self.signer.headers(str(claimed.event.event_id), body)
+                return await sender.send(
+                    http, pinned, body, headers, time_limit=settings.webhook_timeout_seconds
+                )
+
+        return list(await asyncio.gather(*(attempt(claimed) for claimed in self.batch)))
 
     async def _record(self, outcomes: Sequence[sender.Outcome], *, claim_next: bool) -> list[Claimed]:
         """One transaction: the attempts, the deliveries' new states, the endpoint's failure

@@ -53,52 +53,69 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-async def send(
-    http: httpx.AsyncClient,
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    *,
-    time_limit: float,
-    allow_loopback: bool,
-) -> Outcome:
+class Pinned(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the requests of one batch go: the address checked, with the name kept for ``Host``
+    and TLS."""
+
+    url: httpx.URL
+    host: str
+    sni_hostname: str | None
+
+
+async def pin(url: str, *, time_limit: float, allow_loopback: bool) -> Pinned | Outcome:
+    """Resolve and check ``url`` now (app/webhooks/addresses.py); the failure every attempt of
+    the batch records instead, when it is refused or its host does not resolve in time."""
     started = time.monotonic()
-
-    def outcome(status_code: int | None, error: str | None) -> Outcome:
-        latency = round((time.monotonic() - started) * 1000)
-        return Outcome(status_code=status_code, latency_ms=latency, error=error and error[:MAX_ERROR_LENGTH])
-
     try:
         async with asyncio.timeout(time_limit):
             target = await addresses.vet(url, allow_loopback=allow_loopback)
-            status = await _post(http, target, body, headers)
     except TimeoutError:
-        return outcome(None, f"no answer within {time_limit:g} s")
+        return _outcome(started, None, f"the host did not resolve within {time_limit:g} s")
     except addresses.UrlRefused as refused:
-        return outcome(None, f"refused: {refused}")
-    except httpx.HTTPError as error:
-        return outcome(None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
-    if 200 <= status < 300:
-        return outcome(status, None)
-    if 300 <= status < 400:
-        return outcome(status, f"HTTP {status}: redirects are not followed")
-    return outcome(status, f"HTTP {status}")
-
-
-async def _post(
-    http: httpx.AsyncClient, target: addresses.Target, body: bytes, headers: dict[str, str]
-) -> int:
-    url = httpx.URL(target.url)
-    address = target.addresses[0]
+        return _outcome(started, None, f"refused: {refused}")
     default_port = 443 if target.scheme == "https" else 80
     host = f"[{target.host}]" if ":" in target.host else target.host
+    return Pinned(
+        url=httpx.URL(url).copy_with(host=str(target.addresses[0])),
+        host=host if target.port == default_port else f"{host}:{target.port}",
+        # TLS checks the certificate against the name, not the address connected to.
+        sni_hostname=target.host if target.scheme == "https" and target.named else None,
+    )
+
+
+async def send(
+    http: httpx.AsyncClient, pinned: Pinned, body: bytes, headers: dict[str, str], *, time_limit: float
+) -> Outcome:
+    """POST ``body`` to the pinned address, the whole exchange within ``time_limit``."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(time_limit):
+            status = await _post(http, pinned, body, headers)
+    except TimeoutError:
+        return _outcome(started, None, f"no answer within {time_limit:g} s")
+    except httpx.HTTPError as error:
+        return _outcome(
+            started, None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        )
+    if 200 <= status < 300:
+        return _outcome(started, status, None)
+    if 300 <= status < 400:
+        return _outcome(started, status, f"HTTP {status}: redirects are not followed")
+    return _outcome(started, status, f"HTTP {status}")
+
+
+def _outcome(started: float, status_code: int | None, error: str | None) -> Outcome:
+    latency = round((time.monotonic() - started) * 1000)
+    return Outcome(status_code=status_code, latency_ms=latency, error=error and error[:MAX_ERROR_LENGTH])
+
+
+async def _post(http: httpx.AsyncClient, pinned: Pinned, body: bytes, headers: dict[str, str]) -> int:
     request = http.build_request(
         "POST",
-        url.copy_with(host=str(address)),
+        pinned.url,
         content=body,
-        headers={**headers, "host": host if target.port == default_port else f"{host}:{target.port}"},
-        # TLS checks the certificate against the name, not the address connected to.
-        extensions={"sni_hostname": target.host} if target.scheme == "https" and target.named else {},
+        headers={**headers, "host": pinned.host},
+        extensions={"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {},
     )
     response = await http.send(request, stream=True)
     try:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.db import transaction
+from app.events import outbox
 from app.runtime import Runtime
 from app.webhooks import addresses
 from app.webhooks.repository import deliveries
@@ -330,3 +331,22 @@ async def test_the_request_goes_to_the_address_checked_with_the_name_kept_in_hos
 
     assert looked_up == ["hooks.localhost"]  # resolved once, by the check, then connected to
     assert receiver.requests[0].headers["host"] == f"hooks.localhost:{receiver.port}"
+
+
+async def test_operators_receive_every_event_and_others_only_theirs(
+    runtime: Runtime, client: httpx.AsyncClient, world: World, receiver: Receiver
+) -> None:
+    await register(client, world.operator, receiver.url("/operator"))
+    await register(client, world.shipper, receiver.url("/shipper"))
+    await client.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
+    async with transaction(runtime.engine) as conn:
+        platform = outbox.PendingEvent("sailing.cancelled", world.sailing.id, None, {"sailing_id": "x"})
+        await outbox.record(conn, [platform], runtime.clock.app_now())
+    await deliver_until(runtime, lambda: len(receiver.requests) == 3)
+    await deliver_until(runtime, lambda: True)
+
+    def types(path: str) -> list[str]:
+        return sorted(json.loads(r.body)["type"] for r in receiver.answered(path))
+
+    assert types("/operator") == ["hold.created", "sailing.cancelled"]
+    assert types("/shipper") == ["hold.created"]
