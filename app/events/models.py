@@ -55,7 +55,14 @@ class OutboxEvent(Base):
         ),
         Index("ix_outbox_events_position", "position", unique=True, **SEQUENCED),
         Index("ix_outbox_events_organisation_position", "organisation_id", "position", **SEQUENCED),
-        Index("ix_outbox_events_marketplace_position", "marketplace_id", "position", **SEQUENCED),
+        # Only events a marketplace placed: most have none.
+        Index(
+            "ix_outbox_events_marketplace_position",
+            "marketplace_id",
+            "position",
+            postgresql_where=text("position IS NOT NULL AND marketplace_id IS NOT NULL"),
+            sqlite_where=text("position IS NOT NULL AND marketplace_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)

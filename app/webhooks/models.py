@@ -58,15 +58,15 @@ class WebhookDelivery(Base):
     window ran out, or the endpoint was disabled)."""
 
     __tablename__ = "webhook_deliveries"
+    # Few indexes: every delivery is inserted and updated twice (claimed, settled), each time
+    # in all of them.
     __table_args__ = (
-        UniqueConstraint("endpoint_id", "event_row"),
+        # Also how purge finds an event's deliveries.
+        UniqueConstraint("event_row", "endpoint_id"),
         CheckConstraint("state IN ('pending', 'delivered', 'given_up')", name="state"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # Due deliveries of one endpoint, in order; pending ones only.
         Index("ix_webhook_deliveries_endpoint_due", "endpoint_id", "next_attempt_at", **PENDING_ONLY),
-        # Whether an event is still owed to anyone (purge).
-        Index("ix_webhook_deliveries_event_pending", "event_row", **PENDING_ONLY),
-        Index("ix_webhook_deliveries_event_row", "event_row"),
     )
 
     id: Mapped[int] = mapped_column(SEQUENCE_ID, primary_key=True, autoincrement=True)

@@ -24,6 +24,10 @@ SEQUENCED = {
     "postgresql_where": sa.text("position IS NOT NULL"),
     "sqlite_where": sa.text("position IS NOT NULL"),
 }
+PLACED = {
+    "postgresql_where": sa.text("position IS NOT NULL AND marketplace_id IS NOT NULL"),
+    "sqlite_where": sa.text("position IS NOT NULL AND marketplace_id IS NOT NULL"),
+}
 UNSEQUENCED = {"postgresql_where": sa.text("position IS NULL"), "sqlite_where": sa.text("position IS NULL")}
 PENDING = {"postgresql_where": sa.text("state = 'pending'"), "sqlite_where": sa.text("state = 'pending'")}
 UNDELIVERED = {
@@ -63,7 +67,7 @@ def upgrade() -> None:
             **SEQUENCED,
         )
         batch_op.create_index(
-            "ix_outbox_events_marketplace_position", ["marketplace_id", "position"], unique=False, **SEQUENCED
+            "ix_outbox_events_marketplace_position", ["marketplace_id", "position"], unique=False, **PLACED
         )
 
     op.create_table(
@@ -121,7 +125,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint(
-            "endpoint_id", "event_row", name=op.f("uq_webhook_deliveries_endpoint_id_event_row")
+            "event_row", "endpoint_id", name=op.f("uq_webhook_deliveries_event_row_endpoint_id")
         ),
     )
     op.create_index(
@@ -130,8 +134,6 @@ def upgrade() -> None:
         ["endpoint_id", "next_attempt_at"],
         **PENDING,
     )
-    op.create_index("ix_webhook_deliveries_event_pending", "webhook_deliveries", ["event_row"], **PENDING)
-    op.create_index("ix_webhook_deliveries_event_row", "webhook_deliveries", ["event_row"])
 
     op.create_table(
         "webhook_attempts",
@@ -164,7 +166,7 @@ def downgrade() -> None:
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_endpoints")
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_events_marketplace_position", **SEQUENCED)
+        batch_op.drop_index("ix_outbox_events_marketplace_position", **PLACED)
         batch_op.drop_index("ix_outbox_events_organisation_position", **SEQUENCED)
         batch_op.drop_index("ix_outbox_events_position", **SEQUENCED)
         batch_op.drop_index("ix_outbox_events_unsequenced", **UNSEQUENCED)
