@@ -1,13 +1,14 @@
 """Webhook benchmark: delivery lag to healthy endpoints while others are slow or failing.
 
 ``python bench/webhooks.py [--seconds 60] [--rate 500] [--endpoints 20] [--slow 2]
-[--slow-seconds 2] [--failing 1] [--workers 1] [--interval 1.0] [--backend postgresql]
-[--no-compare]``
+[--slow-seconds 2] [--failing 1] [--workers 1] [--per-transaction 1] [--interval 1.0]
+[--backend postgresql] [--no-compare]``
 
 Twenty shipper organisations each register one endpoint on a receiver on loopback (its own
 process); ``--slow`` of them answer after ``--slow-seconds`` and ``--failing`` answer 500. This
-process writes ``--rate`` events a second for ``--seconds`` (each in its own transaction, spread
-over the organisations in turn; the payload carries the wall-clock time it was written), while
+process writes ``--rate`` events a second for ``--seconds`` (``--per-transaction`` to a
+transaction, spread over the organisations in turn; the payload carries the wall-clock time it
+was written), while
 ``--workers`` ``slotpool worker`` processes run the scheduler as deployed. Lag = when the
 receiver read the first request that it answered 2xx for an event, minus when the event was
 written. Then the same run with every endpoint healthy, for comparison (``--no-compare`` skips
@@ -146,7 +147,7 @@ async def run(url: str, args: argparse.Namespace, *, bad: bool, workdir: Path) -
     ]
     load_before = os.getloadavg()
     try:
-        produced, rate = await produce(rt, organisations, args.seconds, args.rate)
+        produced, rate = await produce(rt, organisations, args.seconds, args.rate, args.per_transaction)
         expected = {path: n for path, n in produced.items() if path in healthy}
         # Wait for the healthy endpoints to have everything (or 30 s).
         await _wait_for_healthy(rt, expected, deadline=time.monotonic() + 30)
@@ -183,10 +184,10 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def produce(
-    rt: Runtime, organisations: list[tuple[str, uuid.UUID]], seconds: float, rate: int
+    rt: Runtime, organisations: list[tuple[str, uuid.UUID]], seconds: float, rate: int, per_transaction: int
 ) -> tuple[dict[str, int], float]:
-    """``rate`` events a second for ``seconds``, one transaction each, round-robin over the
-    organisations; how many each got, and the rate achieved."""
+    """``rate`` events a second for ``seconds``, ``per_transaction`` to a transaction, round-robin
+    over the organisations; how many each got, and the rate achieved."""
     template = examples.example("hold.created")
     produced: dict[str, int] = defaultdict(int)
     tick = 0.01
@@ -194,20 +195,29 @@ async def produce(
     started = time.monotonic()
     count = 0
 
-    async def one(path: str, org: uuid.UUID) -> None:
-        payload = {**template, "organisation_id": str(org), "placed_by": None, "produced_at": time.time()}
-        event = outbox.PendingEvent("hold.created", uuid.uuid4(), org, payload)
+    async def write(paths: list[str], events: list[outbox.PendingEvent]) -> None:
         async with transaction(rt.engine) as conn:
-            await outbox.record(conn, [event], datetime.now(UTC))
-        produced[path] += 1
+            await outbox.record(conn, events, datetime.now(UTC))
+        for path in paths:
+            produced[path] += 1
 
     for step in range(int(seconds / tick)):
-        batch = []
-        for _ in range(per_tick):
-            path, org = organisations[count % len(organisations)]
-            batch.append(one(path, org))
-            count += 1
-        await asyncio.gather(*batch)
+        writes = []
+        for start in range(0, per_tick, per_transaction):
+            paths, events = [], []
+            for _ in range(min(per_transaction, per_tick - start)):
+                path, org = organisations[count % len(organisations)]
+                payload = {
+                    **template,
+                    "organisation_id": str(org),
+                    "placed_by": None,
+                    "produced_at": time.time(),
+                }
+                events.append(outbox.PendingEvent("hold.created", uuid.uuid4(), org, payload))
+                paths.append(path)
+                count += 1
+            writes.append(write(paths, events))
+        await asyncio.gather(*writes)
         pause = started + (step + 1) * tick - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)  # pacing the load generator, not waiting for a result
@@ -282,6 +292,7 @@ def main() -> None:
     parser.add_argument("--slow-seconds", type=float, default=2.0)
     parser.add_argument("--failing", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--per-transaction", type=int, default=1)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--backend", default="postgresql", choices=["postgresql", "sqlite"])
     parser.add_argument("--no-compare", action="store_true")
@@ -305,7 +316,8 @@ def main() -> None:
     cases = [("slow+failing", True)] + ([] if args.no_compare else [("all healthy", False)])
     print(
         f"{args.rate} events/s for {args.seconds:g} s to {args.endpoints} endpoints ({args.backend}, "
-        f"{args.workers} worker(s), interval {args.interval:g} s); load avg {os.getloadavg()[0]:.2f}",
+        f"{args.workers} worker(s), interval {args.interval:g} s, {args.per_transaction} event(s) a"
+        f" transaction); load avg {os.getloadavg()[0]:.2f}",
         flush=True,
     )
     for name, bad in cases:

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import httpcore
 import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -199,9 +199,7 @@ class _Session:
         stop_claiming = time.monotonic() + settings.webhook_timeout_seconds
         attempts = delivered = 0
         gate = asyncio.Semaphore(settings.webhook_endpoint_concurrency)
-        async with sender.client(
-            settings.webhook_endpoint_concurrency, settings.webhook_timeout_seconds
-        ) as http:
+        async with sender.client(settings.webhook_endpoint_concurrency) as http:
             while self.batch:
                 outcomes = await self._attempts(http, gate)
                 attempts += len(outcomes)
@@ -209,7 +207,9 @@ class _Session:
                 self.batch = await self._record(outcomes, claim_next=time.monotonic() < stop_claiming)
         return attempts, delivered
 
-    async def _attempts(self, http: httpx.AsyncClient, gate: asyncio.Semaphore) -> list[sender.Outcome]:
+    async def _attempts(
+        self, http: httpcore.AsyncConnectionPool, gate: asyncio.Semaphore
+    ) -> list[sender.Outcome]:
         """Send the batch, at most ``gate`` at once, to the address its URL resolves to now."""
         settings = self.rt.settings
         pinned = await sender.pin(

@@ -5,6 +5,7 @@ go)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,7 @@ class Receiver:
         self._in_flight_by_path: dict[str, int] = {}
         self._seen: dict[str, int] = {}
         self.connections: set[asyncio.StreamWriter] = set()
+        self.handlers: set[asyncio.Task[None]] = set()
         self.port = 0
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
@@ -62,6 +64,9 @@ class Receiver:
         return [r for r in self.requests if r.path == path and (status is None or r.status == status)]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
         self.connections.add(writer)
         try:
             while True:
@@ -81,10 +86,11 @@ class Receiver:
                 )
                 writer.write(f"HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\n{extra}\r\n".encode())
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
             self.connections.discard(writer)
+            self.handlers.discard(task)
             writer.close()
 
     async def _answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
@@ -108,9 +114,10 @@ class Receiver:
 
 
 @asynccontextmanager
-async def receiving(host: str = "127.0.0.1") -> AsyncIterator[Receiver]:
+async def receiving(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """A receiver listening on ``host`` (TLS with ``tls``) until the block ends."""
     receiver = Receiver()
-    server = await asyncio.start_server(receiver._handle, host, 0)
+    server = await asyncio.start_server(receiver._handle, host, 0, ssl=tls)
     receiver.port = server.sockets[0].getsockname()[1]
     try:
         yield receiver
@@ -121,4 +128,6 @@ async def receiving(host: str = "127.0.0.1") -> AsyncIterator[Receiver]:
         server.close()
         for writer in list(receiver.connections):
             writer.close()
+        # Let the handlers see their connections closed before the loop goes away.
+        await asyncio.gather(*receiver.handlers, return_exceptions=True)
         await server.wait_closed()

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,11 +21,12 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from app.db import transaction
 from app.events import outbox
 from app.runtime import Runtime
-from app.webhooks import addresses
+from app.webhooks import addresses, sender
 from app.webhooks.repository import deliveries
 from tests.factories import Account, World, confirmation, fcl_hold
+from tests.webhooks import tls
 from tests.webhooks.flows import deliver_until, register
-from tests.webhooks.receiver import Behaviour, Receiver
+from tests.webhooks.receiver import Behaviour, Receiver, receiving
 
 FLOW_TYPES = ["hold.created", "hold.confirmed", "booking.confirmed", "booking.amended", "booking.cancelled"]
 
@@ -350,3 +352,34 @@ async def test_operators_receive_every_event_and_others_only_theirs(
 
     assert types("/operator") == ["hold.created", "sailing.cancelled"]
     assert types("/shipper") == ["hold.created"]
+
+
+async def test_https_is_verified_against_the_name_while_connecting_to_the_checked_address(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A TLS receiver on 127.0.0.1 with a certificate for hooks.localhost: not trusted by the
+    system's store (refused), trusted once its authority is, through SNI and the name's check."""
+    certificates = tls.make("hooks.localhost", tmp_path)
+
+    async def resolve(host: str, port: int) -> list[addresses.IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(addresses, "resolve", resolve)
+    async with receiving(tls=certificates.server) as secure:
+        endpoint = await register(client, world.shipper, f"https://hooks.localhost:{secure.port}/hook")
+        await client.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
+        await deliver_until(runtime, lambda: True)
+        attempts_path = f"/v1/webhook-endpoints/{endpoint['id']}/attempts"
+        [refused] = (await client.get(attempts_path, headers=world.shipper.headers)).json()["items"]
+        assert "CERTIFICATE_VERIFY_FAILED" in refused["error"]
+        assert secure.requests == []
+
+        monkeypatch.setattr(sender, "_tls", lambda: certificates.trusting)
+        runtime.clock.advance(60)
+        await deliver_until(runtime, lambda: len(secure.requests) == 1)
+    assert secure.requests[0].headers["host"] == f"hooks.localhost:{secure.port}"
+    verified(secure.requests[0], endpoint["secret"])
