@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpcore
 import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -199,34 +198,32 @@ class _Session:
         stop_claiming = time.monotonic() + settings.webhook_timeout_seconds
         attempts = delivered = 0
         gate = asyncio.Semaphore(settings.webhook_endpoint_concurrency)
-        async with sender.client(settings.webhook_endpoint_concurrency) as http:
+        connections = sender.Sender(
+            settings.webhook_endpoint_concurrency,
+            time_limit=settings.webhook_timeout_seconds,
+            allow_loopback=settings.webhook_allow_loopback,
+        )
+        async with connections:
             while self.batch:
-                outcomes = await self._attempts(http, gate)
+                outcomes = await self._attempts(connections, gate)
                 attempts += len(outcomes)
                 delivered += sum(1 for outcome in outcomes if outcome.delivered)
                 self.batch = await self._record(outcomes, claim_next=time.monotonic() < stop_claiming)
         return attempts, delivered
 
-    async def _attempts(
-        self, http: httpcore.AsyncConnectionPool, gate: asyncio.Semaphore
-    ) -> list[sender.Outcome]:
-        """Send the batch, at most ``gate`` at once, to the address its URL resolves to now."""
-        settings = self.rt.settings
-        pinned = await sender.pin(
-            self.endpoint.url,
-            time_limit=settings.webhook_timeout_seconds,
-            allow_loopback=settings.webhook_allow_loopback,
-        )
-        if isinstance(pinned, sender.Outcome):
-            return [pinned] * len(self.batch)
+    async def _attempts(self, connections: sender.Sender, gate: asyncio.Semaphore) -> list[sender.Outcome]:
+        """Send the batch, at most ``gate`` at once, to the addresses its URL resolves to now."""
+        url = self.endpoint.url
+        refused = await connections.pin(url)
+        if refused is not None:
+            return [refused] * len(self.batch)
 
         async def attempt(claimed: Claimed) -> sender.Outcome:
             async with gate:
                 # Signed as it leaves: its timestamp is the moment it is sent.
                 body = msgspec.json.encode(event_view(claimed.event))
-                headers = self.signer.headers(str(claimed.event.event_id), body)
-                return await sender.send(
-                    http, pinned, body, headers, time_limit=settings.webhook_timeout_seconds
+                return await connections.send(
+                    url, body, self.signer.headers(str(claimed.event.event_id), body)
                 )
 
         return list(await asyncio.gather(*(attempt(claimed) for claimed in self.batch)))
