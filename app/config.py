@@ -44,7 +44,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # and due deliveries claimed; the timeout of one attempt (the whole request, connect to last
     # byte); attempts in flight per endpoint at once; how long a claim lasts before another
     # replica may retake it (a replica that died mid-send).
-    webhook_interval_seconds: float = 1.0
+    webhook_interval_seconds: float = 0.5
     webhook_timeout_seconds: float = 10.0
     webhook_endpoint_concurrency: int = 8
     webhook_lease_seconds: float = 60.0

@@ -1,7 +1,7 @@
 """Webhook benchmark: delivery lag to healthy endpoints while others are slow or failing.
 
 ``python bench/webhooks.py [--seconds 60] [--rate 500] [--endpoints 20] [--slow 2]
-[--slow-seconds 2] [--failing 1] [--workers 1] [--per-transaction 1] [--interval 1.0]
+[--slow-seconds 2] [--failing 1] [--workers 1] [--per-transaction 1] [--interval SECONDS]
 [--backend postgresql] [--no-compare]``
 
 Twenty shipper organisations each register one endpoint on a receiver on loopback (its own
@@ -136,8 +136,9 @@ async def run(url: str, args: argparse.Namespace, *, bad: bool, workdir: Path) -
         "SLOTPOOL_LOG_LEVEL": "WARNING",
         "SLOTPOOL_SECRET_KEYS": SECRET_KEY,
         "SLOTPOOL_WEBHOOK_ALLOW_LOOPBACK": "true",
-        "SLOTPOOL_WEBHOOK_INTERVAL_SECONDS": str(args.interval),
     }
+    if args.interval is not None:
+        env["SLOTPOOL_WEBHOOK_INTERVAL_SECONDS"] = str(args.interval)
     logs = [(workdir / f"worker-{uuid.uuid4().hex[:6]}.log").open("wb") for _ in range(args.workers)]
     workers = [
         await asyncio.create_subprocess_exec(
@@ -293,7 +294,7 @@ def main() -> None:
     parser.add_argument("--failing", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--per-transaction", type=int, default=1)
-    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--interval", type=float, default=None, help="default: the service's")
     parser.add_argument("--backend", default="postgresql", choices=["postgresql", "sqlite"])
     parser.add_argument("--no-compare", action="store_true")
     parser.add_argument("--serve-receiver", nargs=2, metavar=("PORT_FILE", "OUT_FILE"))
@@ -316,7 +317,8 @@ def main() -> None:
     cases = [("slow+failing", True)] + ([] if args.no_compare else [("all healthy", False)])
     print(
         f"{args.rate} events/s for {args.seconds:g} s to {args.endpoints} endpoints ({args.backend}, "
-        f"{args.workers} worker(s), interval {args.interval:g} s, {args.per_transaction} event(s) a"
+        f"{args.workers} worker(s), interval {args.interval or Settings().webhook_interval_seconds:g} s,"
+        f" {args.per_transaction} event(s) a"
         f" transaction); load avg {os.getloadavg()[0]:.2f}",
         flush=True,
     )

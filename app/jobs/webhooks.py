@@ -1,4 +1,4 @@
-"""Deliver webhooks (every second): sequence events into the feed, fan them out to endpoints,
+"""Deliver webhooks (twice a second): sequence events into the feed, fan them out to endpoints,
 send what is due (app/webhooks/delivery.py).
 
 Runs overlap: a run waits for its endpoints' answers (up to the attempt timeout), and the next
