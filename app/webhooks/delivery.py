@@ -9,9 +9,10 @@ One run (app/jobs/webhooks.py, every ``SLOTPOOL_WEBHOOK_INTERVAL_SECONDS``):
    moves on in the same transaction: no event is fanned out twice or skipped;
 3. claim endpoints with due deliveries and serve each one, concurrently: a worker leases the
    endpoint (``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL, then a lease with a token), then
-   takes up to ``SLOTPOOL_WEBHOOK_ENDPOINT_CONCURRENCY`` due deliveries at a time, sends them at
-   once, records every attempt and the deliveries' new states, and takes the next ones in the
-   same transaction, for about one attempt timeout; then it lets the endpoint go.
+   takes a batch of due deliveries (four rounds of ``SLOTPOOL_WEBHOOK_ENDPOINT_CONCURRENCY``),
+   sends them with at most that many in flight, records every attempt and the deliveries' new
+   states, and takes the next batch in the same transaction, for about one attempt timeout;
+   then it lets the endpoint go.
 
 So one endpoint is served by one worker at a time, across replicas, with a bounded number of
 requests in flight; a slow endpoint holds only its own worker (runs overlap, see the job), and
@@ -31,7 +32,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import structlog
@@ -177,6 +178,13 @@ def claim_size(settings: Settings) -> int:
     return settings.webhook_endpoint_concurrency * CLAIM_ROUNDS
 
 
+class Attempted(NamedTuple):
+    """When a request was sent (the service's clock) and how it went."""
+
+    at: datetime
+    outcome: sender.Outcome
+
+
 class _Session:
     """One worker's turn at one leased endpoint: batches of attempts (at most the endpoint's
     concurrency in flight), each recorded with the claim of the next, until nothing is due or
@@ -205,37 +213,36 @@ class _Session:
         )
         async with connections:
             while self.batch:
-                outcomes = await self._attempts(connections, gate)
-                attempts += len(outcomes)
-                delivered += sum(1 for outcome in outcomes if outcome.delivered)
-                self.batch = await self._record(outcomes, claim_next=time.monotonic() < stop_claiming)
+                made = await self._attempts(connections, gate)
+                attempts += len(made)
+                delivered += sum(1 for attempt in made if attempt.outcome.delivered)
+                self.batch = await self._record(made, claim_next=time.monotonic() < stop_claiming)
         return attempts, delivered
 
-    async def _attempts(self, connections: sender.Sender, gate: asyncio.Semaphore) -> list[sender.Outcome]:
+    async def _attempts(self, connections: sender.Sender, gate: asyncio.Semaphore) -> list[Attempted]:
         """Send the batch, at most ``gate`` at once, to the addresses its URL resolves to now."""
-        url = self.endpoint.url
+        url, clock = self.endpoint.url, self.rt.clock
+        started = clock.app_now()
         refused = await connections.pin(url)
         if refused is not None:
-            return [refused] * len(self.batch)
+            return [Attempted(started, refused)] * len(self.batch)
 
-        async def attempt(claimed: Claimed) -> sender.Outcome:
+        async def attempt(claimed: Claimed) -> Attempted:
             async with gate:
                 # Signed as it leaves: its timestamp is the moment it is sent.
                 body = msgspec.json.encode(event_view(claimed.event))
-                return await connections.send(
-                    url, body, self.signer.headers(str(claimed.event.event_id), body)
-                )
+                headers = self.signer.headers(str(claimed.event.event_id), body)
+                return Attempted(clock.app_now(), await connections.send(url, body, headers))
 
         return list(await asyncio.gather(*(attempt(claimed) for claimed in self.batch)))
 
-    async def _record(self, outcomes: Sequence[sender.Outcome], *, claim_next: bool) -> list[Claimed]:
+    async def _record(self, made: Sequence[Attempted], *, claim_next: bool) -> list[Claimed]:
         """One transaction: the attempts, the deliveries' new states, the endpoint's failure
         record and lease, and (``claim_next``) the next due deliveries."""
         rt, settings, endpoint = self.rt, self.rt.settings, self.endpoint
-        attempted_at = rt.clock.app_now()
         async with transaction(rt.engine) as conn:
             now = await repository.database_now(conn, rt.clock.now_sql(rt.dialect))
-            any_delivered = any(outcome.delivered for outcome in outcomes)
+            any_delivered = any(attempt.outcome.delivered for attempt in made)
             failing_since = None if any_delivered else (endpoint.failing_since or now)
             disable = failing_since is not None and now - failing_since >= timedelta(
                 hours=settings.webhook_disable_after_hours
@@ -252,8 +259,8 @@ class _Session:
             renewed = await repository.renew_endpoint(conn, endpoint.id, self.token, values)
             if renewed is None and not await repository.get_endpoint(conn, None, endpoint.id):
                 return []
-            await repository.insert_attempts(conn, self._attempt_rows(outcomes, attempted_at))
-            await repository.settle_deliveries(conn, self._settled(outcomes, now))
+            await repository.insert_attempts(conn, self._attempt_rows(made))
+            await repository.settle_deliveries(conn, self._settled(made, now))
             if renewed is None:
                 return []  # taken over, or disabled by its owner meanwhile
             self.endpoint = renewed
@@ -269,7 +276,7 @@ class _Session:
                     await repository.release_endpoint(conn, endpoint.id, self.token)
             return following
 
-    def _attempt_rows(self, outcomes: Sequence[sender.Outcome], at: datetime) -> list[dict[str, Any]]:
+    def _attempt_rows(self, made: Sequence[Attempted]) -> list[dict[str, Any]]:
         return [
             {
                 "delivery_id": claimed.delivery.id,
@@ -280,13 +287,13 @@ class _Session:
                 "latency_ms": outcome.latency_ms,
                 "error": outcome.error,
             }
-            for claimed, outcome in zip(self.batch, outcomes, strict=True)
+            for claimed, (at, outcome) in zip(self.batch, made, strict=True)
         ]
 
-    def _settled(self, outcomes: Sequence[sender.Outcome], now: datetime) -> list[dict[str, Any]]:
+    def _settled(self, made: Sequence[Attempted], now: datetime) -> list[dict[str, Any]]:
         window = self.rt.settings.webhook_retry_window_hours * 3600.0
         settled = []
-        for claimed, outcome in zip(self.batch, outcomes, strict=True):
+        for claimed, (_, outcome) in zip(self.batch, made, strict=True):
             delivery = claimed.delivery
             wait = None
             if not outcome.delivered:
