@@ -51,6 +51,10 @@ class WebhookEndpoint(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A deleted endpoint stays as a row without secrets, for its deliveries and attempts until
+    # the purge takes them with their events (finding them by endpoint would need an index that
+    # every delivery pays for).
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class WebhookDelivery(Base):

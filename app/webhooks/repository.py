@@ -38,7 +38,7 @@ async def get_endpoint(
 ) -> AnyRow | None:
     """The endpoint if ``organisation_id`` owns it (any owner when None); ``lock`` holds its row
     until the transaction ends (delivery workers then wait to record their attempts)."""
-    query = select(endpoints).where(endpoints.c.id == endpoint_id)
+    query = select(endpoints).where(endpoints.c.id == endpoint_id, endpoints.c.deleted_at.is_(None))
     if organisation_id is not None:
         query = query.where(endpoints.c.organisation_id == organisation_id)
     if lock and conn.dialect.name == "postgresql":
@@ -47,7 +47,11 @@ async def get_endpoint(
 
 
 async def list_endpoints(conn: AsyncConnection, organisation_id: uuid.UUID | None) -> list[AnyRow]:
-    query = select(endpoints).order_by(endpoints.c.created_at, endpoints.c.id)
+    query = (
+        select(endpoints)
+        .where(endpoints.c.deleted_at.is_(None))
+        .order_by(endpoints.c.created_at, endpoints.c.id)
+    )
     if organisation_id is not None:
         query = query.where(endpoints.c.organisation_id == organisation_id)
     return list(await conn.execute(query))
@@ -64,11 +68,24 @@ async def update_endpoint(conn: AsyncConnection, endpoint_id: uuid.UUID, values:
     return result.one()
 
 
-async def delete_endpoint(conn: AsyncConnection, endpoint_id: uuid.UUID) -> None:
-    """The endpoint with its deliveries and attempts: what it was owed is no longer owed."""
-    await conn.execute(delete(attempts).where(attempts.c.endpoint_id == endpoint_id))
-    await conn.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint_id))
-    await conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id))
+async def delete_endpoint(conn: AsyncConnection, endpoint_id: uuid.UUID, at: datetime) -> None:
+    """Nothing more is owed or sent to the endpoint; it stays a row without secrets until its
+    deliveries are purged with their events."""
+    await give_up_pending(conn, endpoint_id, at)
+    await conn.execute(
+        update(endpoints)
+        .where(endpoints.c.id == endpoint_id)
+        .values(
+            enabled=False,
+            deleted_at=at,
+            updated_at=at,
+            secret_sealed="",
+            previous_secret_sealed=None,
+            previous_secret_until=None,
+            lease_token=None,
+            leased_until=None,
+        )
+    )
 
 
 async def give_up_pending(conn: AsyncConnection, endpoint_id: uuid.UUID, at: datetime) -> int:

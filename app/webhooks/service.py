@@ -64,6 +64,7 @@ async def create_endpoint(
         "version": 1,
         "created_at": now,
         "updated_at": now,
+        "deleted_at": None,
     }
     async with transaction(rt.engine) as conn:
         await repository.insert_endpoint(conn, row)
@@ -117,7 +118,7 @@ async def change_endpoint(
 async def delete_endpoint(rt: Runtime, actor: Actor, endpoint_id: uuid.UUID) -> None:
     async with transaction(rt.engine) as conn:
         await _owned(conn, actor, endpoint_id, lock=True)
-        await repository.delete_endpoint(conn, endpoint_id)
+        await repository.delete_endpoint(conn, endpoint_id, rt.clock.app_now())
 
 
 async def rotate_secret(

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("version >= 1", name=op.f("ck_webhook_endpoints_version_positive")),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
