@@ -105,7 +105,9 @@ class CarrierNotificationController(Controller):
 
     @post("/{scac:str}/notifications", summary="Receive a DCSA booking notification", status_code=200)
     async def receive(self, request: AnyRequest, scac: str, rt: Runtime, actor: Actor) -> NotificationReceipt:
-        return await notifications.receive_booking_notification(rt, actor, scac, await request.body())
+        return await notifications.receive_booking_notification(
+            rt, actor, scac, await request.body(), request.headers
+        )
 
 
 class LiveScheduleController(Controller):

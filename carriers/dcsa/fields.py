@@ -9,11 +9,12 @@ API validates the same limits at its boundary (a test compares both with the spe
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from carriers.base import ErrorDetail, InvalidCarrierRequest, Party
 from carriers.dcsa import wire as w
 
+PartialAddress = Literal["refuse", "omit"]
 # DCSA's pattern for most texts: no leading or trailing white space, at least one character.
 TRIMMED = r"^\S(?:.*\S)?$"
 
@@ -83,14 +84,18 @@ class FieldCheck:
             raise InvalidCarrierRequest(scac, f"{what} breaks DCSA rules: {listed}", errors=self.errors)
 
 
-def address(check: FieldCheck, path: str, party: Party) -> w.BkAddress | None:
-    """A party's structured address: street, city and country go together or not at all."""
+def address(
+    check: FieldCheck, path: str, party: Party, *, partial: PartialAddress = "refuse"
+) -> w.BkAddress | None:
+    """A party's structured address: street, city and country go together. A party with only
+    some of them is refused (``partial="refuse"``), or sent without an address (``"omit"``)."""
     parts = (party.address, party.city, party.country_code)
     if not any(parts) and party.postal_code is None:
         return None
     street, city, country = parts
     if street is None or city is None or country is None:
-        check.fail(f"{path}.address", "street, city and country code are needed together")
+        if partial == "refuse":
+            check.fail(f"{path}.address", "street, city and country code are needed together")
         return None
     return w.BkAddress(
         street=check.text(f"{path}.address.street", street, STREET),
@@ -120,9 +125,9 @@ def contacts(check: FieldCheck, path: str, party: Party) -> list[w.BkContact] | 
     ]
 
 
-def party(check: FieldCheck, path: str, given: Party) -> w.BkParty:
+def party(check: FieldCheck, path: str, given: Party, *, partial: PartialAddress = "refuse") -> w.BkParty:
     return w.BkParty(
         party_name=check.text(f"{path}.partyName", given.name, PARTY_NAME),
-        address=address(check, path, given),
+        address=address(check, path, given, partial=partial),
         party_contact_details=contacts(check, path, given),
     )

@@ -218,7 +218,8 @@ def parse_booking_notification(scac: str, content: bytes) -> tuple[str, BookingS
 
 
 def _si_party(check: FieldCheck, path: str, party: Party) -> w.SiParty:
-    given = fields.party(check, path, party)
+    # A house bill's party may be known by name and country alone: it goes without an address.
+    given = fields.party(check, path, party, partial="omit")
     return w.SiParty(
         party_name=given.party_name,
         type_of_person="LEGAL_PERSON",

@@ -24,6 +24,7 @@ DCSA_SETTINGS = {
         "email": "ops@slotpool.example",
     },
     "contact": {"name": "Slotpool Ops", "email": "ops@slotpool.example"},
+    "service_contract_reference": "SC-SLOTPOOL-2025",
     "dg_emergency_contact": {"contact": "CHEMTREC", "phone": "+1 703 527 3887"},
     "allocation": {
         "22G1": {"units": 6, "rate": "1150", "currency": "USD"},

@@ -45,7 +45,7 @@ async def test_first_sync_discovers_open_sailings_with_allotments_and_a_20ft_poo
     adapter = registry.cached("SIMA")
     assert isinstance(adapter, SimulatedCarrier)
     now = datetime.now(UTC)
-    offered = [o for o in await adapter.schedules(ScheduleQuery()) if min(o.cut_offs.values()) > now]
+    offered = [o for o in (await adapter.schedules(ScheduleQuery())).offers if min(o.cut_offs.values()) > now]
     stored = await stored_sailings(runtime, "SIMA")
     assert sorted(stored) == sorted(o.voyage_number for o in offered)
     assert kinds(report.changes) == {"sailing.discovered": len(offered)}
