@@ -265,4 +265,8 @@ async def retrying(
         sleep=sleep,
         reraise=True,
     )
-    return await retryer(call)
+
+    async def attempt() -> T:  # a coroutine function, as tenacity needs to await each try
+        return await call()
+
+    return await retryer(attempt)

@@ -232,23 +232,6 @@ async def test_hanging_carrier_times_out_without_holding_back_the_others(runtime
     assert health == {"FAST": "healthy", "SLOW": "unhealthy"}
 
 
-async def test_sailing_a_dcsa_carrier_stops_listing_is_recorded_as_cancelled(runtime: Runtime) -> None:
-    registry = fast_registry()
-    kept, dropped = offer("DCSA", "001E"), offer("DCSA", "002E", days=27)
-    carrier = await scripted_carrier(runtime, registry, "DCSA", [kept, dropped], kind="dcsa")
-    await sync_all(runtime, registry)
-    carrier.sailings = [kept]
-
-    report = await sync_all(runtime, registry)
-    again = await sync_all(runtime, registry)
-
-    assert kinds(report.changes) == {"sailing.cancelled_by_carrier": 1}
-    assert kinds(again.changes) == {}
-    stored = await stored_sailings(runtime, "DCSA")
-    assert (stored["002E"].status, stored["002E"].carrier_status) == ("open", "cancelled")
-    assert stored["001E"].carrier_status == "scheduled"
-
-
 async def test_cancelled_sailing_listed_again_is_reinstated(runtime: Runtime) -> None:
     registry = fast_registry()
     listed = offer("FAKE", "001E")
