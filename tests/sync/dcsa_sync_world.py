@@ -41,7 +41,9 @@ def six_sailings(scac: str = SCAC, *, first_in_days: int = 10) -> list[SailingOf
                 etd=etd,
                 eta=etd + timedelta(days=15),
                 cut_offs={"DCO": etd - timedelta(days=4), "FCO": etd - timedelta(days=2)},
-                allocations=[OfferedAllocation(size_type="42G1", units=10, rate=Decimal("1900"), currency="USD")],
+                allocations=[
+                    OfferedAllocation(size_type="42G1", units=10, rate=Decimal("1900"), currency="USD")
+                ],
             )
         )
     return sailings
@@ -70,5 +72,7 @@ def connect(rt: Runtime, state: FakeDcsaState, registry: CarrierAdapters, settin
     """An adapter built as the registry would (the runtime's clock and database store), whose
     HTTP goes to the fake carrier."""
     transport = httpx.ASGITransport(app=create_fake_dcsa(state))
-    adapter = build_dcsa(SCAC, settings, clock=rt.clock.app_now, transport=transport, store=registry.store(rt))
+    adapter = build_dcsa(
+        SCAC, settings, clock=rt.clock.app_now, transport=transport, store=registry.store(rt)
+    )
     registry.install(SCAC, "dcsa", settings, adapter)

@@ -88,7 +88,9 @@ async def test_a_sailing_discovered_without_a_vessel_is_stored_to_be_named_and_n
 
 
 @pytest.mark.parametrize("page_fault", ["500", "hang"])
-async def test_a_failure_mid_pagination_cancels_nothing_however_often(runtime: Runtime, page_fault: str) -> None:
+async def test_a_failure_mid_pagination_cancels_nothing_however_often(
+    runtime: Runtime, page_fault: str
+) -> None:
     rt = with_settings(runtime, sync_absent_syncs_to_cancel=1, sync_absent_hours_to_cancel=0)
     state = FakeDcsaState(six_sailings())
     await dcsa_carrier(rt, state, page_size=2, timeout=0.3)
@@ -103,7 +105,9 @@ async def test_a_failure_mid_pagination_cancels_nothing_however_often(runtime: R
     assert cancelled(await stored_sailings(rt, SCAC)) == []
     absent = [d for kind, _, _, d in await recorded_changes(rt, SCAC) if kind == "sailing.absent"]
     assert len(absent) == 3 * 4  # sailings of pages 2 and 3, each sync, recorded as not counted
-    assert all(d["counted"] is False and d["reason"].startswith("not counted: answer incomplete") for d in absent)
+    assert all(
+        d["counted"] is False and d["reason"].startswith("not counted: answer incomplete") for d in absent
+    )
 
     state.fail_on_page = None
     recovered = await sync_all(rt, rt.carriers)
@@ -162,7 +166,9 @@ async def test_a_sailing_absent_from_complete_answers_is_cancelled_after_n_syncs
 async def test_an_explicit_cancellation_still_cancels_at_once(runtime: Runtime) -> None:
     rt = with_settings(runtime, sync_absent_syncs_to_cancel=3, sync_absent_hours_to_cancel=6)
     listed = offer("DCSA", "001E")
-    carrier = await scripted_carrier(rt, rt.carriers, "DCSA", [listed, offer("DCSA", "002E", days=27)], "dcsa")
+    carrier = await scripted_carrier(
+        rt, rt.carriers, "DCSA", [listed, offer("DCSA", "002E", days=27)], "dcsa"
+    )
     await sync_all(rt, rt.carriers)
     carrier.sailings = [msgspec.structs.replace(listed, status="cancelled"), carrier.sailings[1]]
     carrier.problems = ["route 7: unreadable"]  # even in an incomplete answer
