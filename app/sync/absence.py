@@ -77,8 +77,17 @@ async def _judge(
     if incomplete is not None:
         reason = f"not counted: {incomplete}"
         counted = sailing.absent_syncs or 0
-        return [offers.change(carrier_id, sailing.id, "sailing.absent", now, counted=False,
-                              absent_syncs=counted, reason=reason)]
+        return [
+            offers.change(
+                carrier_id,
+                sailing.id,
+                "sailing.absent",
+                now,
+                counted=False,
+                absent_syncs=counted,
+                reason=reason,
+            )
+        ]
     noted = await repository.note_absence(conn, sailing.id, now)
     if noted is None:
         return []  # the carrier cancelled it meanwhile: that change is recorded already
@@ -94,6 +103,14 @@ async def _judge(
         waiting.append(f"not before {(since + margin).isoformat()}")
     reason = f"{story}; not cancelled: {', '.join(waiting)}"
     return [
-        offers.change(carrier_id, sailing.id, "sailing.absent", now, counted=True,
-                      absent_syncs=noted.absent_syncs, absent_since=since.isoformat(), reason=reason)
+        offers.change(
+            carrier_id,
+            sailing.id,
+            "sailing.absent",
+            now,
+            counted=True,
+            absent_syncs=noted.absent_syncs,
+            absent_since=since.isoformat(),
+            reason=reason,
+        )
     ]

@@ -66,7 +66,9 @@ class CarrierAdapters:
             self._stores[id(rt.engine)] = kept
         return kept[1]
 
-    async def adapter_for(self, rt: Runtime, scac: str, kind: str, settings: Mapping[str, Any]) -> CarrierAdapter:
+    async def adapter_for(
+        self, rt: Runtime, scac: str, kind: str, settings: Mapping[str, Any]
+    ) -> CarrierAdapter:
         """The cached adapter of a carrier row, rebuilt if the row's kind or settings changed
         (or the runtime's database). Bad settings, or sealed credentials the configured keys
         cannot open, raise ValueError."""
@@ -89,7 +91,9 @@ class CarrierAdapters:
         refused: dict[str, str] = {}
         for row in rows:
             try:
-                adapters[row.scac] = await self.adapter_for(rt, row.scac, row.adapter_kind, row.adapter_settings)
+                adapters[row.scac] = await self.adapter_for(
+                    rt, row.scac, row.adapter_kind, row.adapter_settings
+                )
             except ValueError as error:
                 refused[row.scac] = f"settings: {error}"
         return adapters, refused

@@ -59,7 +59,11 @@ class DatabaseCarrierStore:
         return _record(scac, row)
 
     async def releases(self, scac: str, sailing: SailingKey | None = None) -> list[ReleaseRecord]:
-        key = None if sailing is None else (sailing.voyage_number, sailing.port_of_loading, sailing.port_of_discharge)
+        key = (
+            None
+            if sailing is None
+            else (sailing.voyage_number, sailing.port_of_loading, sailing.port_of_discharge)
+        )
         async with transaction(self._engine, read_only=True) as conn:
             rows = await repository.carrier_releases_of(conn, await self._carrier(conn, scac), key)
         return [_record(scac, row) for row in rows]

@@ -35,7 +35,12 @@ from app.events import outbox
 from app.events.idempotency import Finish
 from app.runtime import Runtime
 from app.sync import repository
-from app.sync.schemas import DEFAULT_SIGNATURE_HEADER, CarrierAccountLink, CarrierAccountView, NotificationReceipt
+from app.sync.schemas import (
+    DEFAULT_SIGNATURE_HEADER,
+    CarrierAccountLink,
+    CarrierAccountView,
+    NotificationReceipt,
+)
 from carriers.base import BookingStatusReport, ErrorDetail, MalformedCarrierAnswer
 from carriers.dcsa import parse_booking_notification
 
@@ -110,7 +115,10 @@ async def link_carrier_account(
         if not linked:
             raise Conflict(f"carrier {scac} is linked to an organisation already", scac=scac)
         view = CarrierAccountView(
-            scac=scac, organisation_id=link.organisation_id, signed=sealed is not None, signature_header=header
+            scac=scac,
+            organisation_id=link.organisation_id,
+            signed=sealed is not None,
+            signature_header=header,
         )
         if finish is not None:
             await finish(conn, view)
@@ -207,6 +215,10 @@ async def _why_not_applied(
         return "unknown booking"
     if held.status in repository.FINAL_CARRIER_STATUSES and held.status != report.status.value:
         return f"the booking is {held.status} at the carrier: a final status is never reopened"
-    if held.reported_at is not None and report.reported_at is not None and report.reported_at < held.reported_at:
+    if (
+        held.reported_at is not None
+        and report.reported_at is not None
+        and report.reported_at < held.reported_at
+    ):
         return f"older than the status held ({held.status}, reported {held.reported_at.isoformat()})"
     return "nothing changed"

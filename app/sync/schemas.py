@@ -50,7 +50,9 @@ class SyncReport(msgspec.Struct, kw_only=True):
 
 
 DEFAULT_SIGNATURE_HEADER = "Notification-Signature"
-HeaderName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{1,100}$", examples=[DEFAULT_SIGNATURE_HEADER])]
+HeaderName = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{1,100}$", examples=[DEFAULT_SIGNATURE_HEADER])
+]
 
 
 class CarrierAccountLink(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

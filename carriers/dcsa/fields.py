@@ -113,12 +113,14 @@ def contacts(check: FieldCheck, path: str, party: Party) -> list[w.BkContact] | 
         if party.contact_name:
             check.fail(where, "a contact needs an e-mail address or a phone number")
         return None
+    name = party.contact_name or party.name
     if party.contact_name is None and len(party.name) > CONTACT_NAME.max_length:
         check.fail(f"{where}.name", "the party's name is longer than a contact name: give contact_name")
-    name = party.contact_name or party.name
+    else:
+        check.text(f"{where}.name", name, CONTACT_NAME)
     return [
         w.BkContact(
-            name=check.text(f"{where}.name", name, CONTACT_NAME),
+            name=name,
             email=check.optional(f"{where}.email", party.email, EMAIL),
             phone=check.optional(f"{where}.phone", party.phone, PHONE),
         )
