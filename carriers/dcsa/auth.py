@@ -34,8 +34,6 @@ class ClientCredentials(httpx.Auth):
     """Bearer tokens from ``token_url`` for ``client_id``; the client authenticates with HTTP
     Basic (``client_auth="basic"``, the RFC's recommendation) or in the form body (``"post"``)."""
 
-    requires_response_body = True
-
     def __init__(
         self,
         scac: str,
@@ -106,14 +104,18 @@ class ClientCredentials(httpx.Auth):
         if not self._fresh():
             async with self._lock:
                 if not self._fresh():  # another call may have fetched it while we waited
-                    self._keep((yield self._token_request()))
+                    answer = yield self._token_request()
+                    await answer.aread()
+                    self._keep(answer)
         used = self._token
         response = yield self._authorize(request)
         if response.status_code != 401:
             return
         async with self._lock:
             if self._token == used:  # revoked: unless another call replaced it already
-                self._keep((yield self._token_request()))
+                answer = yield self._token_request()
+                await answer.aread()
+                self._keep(answer)
         yield self._authorize(request)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

@@ -14,10 +14,12 @@ fail on a given page.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 import dcsa_conditions
 import dcsa_spec as spec
@@ -100,6 +102,11 @@ class FakeDcsaState:
         self.refuse_bookings: list[dict[str, str]] | None = None  # errors of a 400 ErrorResponse
         self.pages_served = 0
         self.api_versions: list[str] = []
+        # OAuth 2.0 client credentials: the one client known, the tokens it was given.
+        self.oauth_client: tuple[str, str] | None = None
+        self.token_lifetime = 3600
+        self.tokens: list[str] = []
+        self.valid_tokens: set[str] = set()
 
     def confirm(self, reference: str, booking_number: str = "BN0000001") -> None:
         self.bookings[reference]["bookingStatus"] = "CONFIRMED"
@@ -156,7 +163,10 @@ def create_fake_dcsa(state: FakeDcsaState) -> Litestar:
             state.api_versions.append(version)
             if not re.fullmatch(r"\d+", version):
                 state.violations.append(f"API-Version {version!r} is not a major version alone")
-        if state.token is not None and request.headers.get("Authorization") != f"Bearer {state.token}":
+        given = request.headers.get("Authorization", "")
+        if state.token is not None and given != f"Bearer {state.token}":
+            return _error(request, 401, "Unauthorized")
+        if state.oauth_client is not None and given.removeprefix("Bearer ") not in state.valid_tokens:
             return _error(request, 401, "Unauthorized")
         return await fail(request, state.fault)
 
@@ -274,7 +284,24 @@ def create_fake_dcsa(state: FakeDcsaState) -> Litestar:
             202,
         )
 
+    @post("/oauth/token", status_code=200)
+    async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
+        form = dict(await request.form())
+        client: tuple[str, str] | None = None
+        basic = request.headers.get("Authorization", "")
+        if basic.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            client = (unquote_plus(client_id), unquote_plus(secret))
+        elif "client_id" in form:
+            client = (str(form["client_id"]), str(form.get("client_secret", "")))
+        if form.get("grant_type") != "client_credentials" or client != state.oauth_client:
+            return _json({"error": "invalid_client"}, 401)
+        issued = f"tok-{len(state.tokens) + 1}"
+        state.tokens.append(issued)
+        state.valid_tokens.add(issued)
+        return _json({"access_token": issued, "token_type": "Bearer", "expires_in": state.token_lifetime})
+
     return Litestar(
-        [routes, create_booking, get_booking, update_booking, cancel_booking, shipping_instructions],
+        [routes, create_booking, get_booking, update_booking, cancel_booking, shipping_instructions, token],
         debug=False,
     )
