@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from carrier_world import NOW, frozen_now
+from carrier_world import NOW, booking_request, frozen_now
 
-from carriers.base import PermanentCarrierError, ScheduleQuery, UnitRelease
+from carriers.base import CarrierBookingStatus, PermanentCarrierError, ScheduleQuery, UnitRelease
 from carriers.registry import build_adapter
 from carriers.simulated import SimulatedCarrier, build_simulated
+from carriers.store import MemoryCarrierStore
 
 LANES = ["CNSHA-USLAX", "CNNGB-NLRTM", "TRIST-DEHAM"]
 
@@ -164,3 +165,49 @@ async def test_the_schedule_window_moves_with_time() -> None:
 
     assert after
     assert not after & before
+
+
+async def test_a_restarted_or_second_simulated_carrier_shares_the_first_ones_state() -> None:
+    """Syncs counted, releases, bookings and allocations live in the store, not the process."""
+    store = MemoryCarrierStore()  # the app's database, in the service
+    probe = (await carrier().schedules(ScheduleQuery(origin="CNSHA"))).offers[0]
+    script = [{"at_sync": 2, "voyage": probe.voyage_number, "cut_to": 1, "size_type": "42G1"}]
+    first = build_simulated(
+        "SIMA", {"seed": 1, "lanes": LANES, "script": script}, clock=frozen_now, store=store
+    )
+    await first.schedules(ScheduleQuery())
+    release = UnitRelease(release_id="rel-1", sailing=probe.key, size_type="22G1", units=2)
+    await first.release_units(release)
+    booked = await first.request_booking(booking_request(probe.key))
+
+    second = build_simulated(
+        "SIMA", {"seed": 1, "lanes": LANES, "script": script}, clock=frozen_now, store=store
+    )
+    answer = await second.schedules(ScheduleQuery())  # the carrier's second sync, whoever asks
+
+    units = {a.size_type: a.units for a in next(o for o in answer.offers if o.key == probe.key).allocations}
+    before = {a.size_type: a.units for a in probe.allocations}
+    assert units == {**before, "42G1": 1, "22G1": before["22G1"] - 2}
+    assert await second.syncs() == 2
+    assert (await second.release_units(release)).units_released == 2
+    assert (await second.booking_status(booked.carrier_reference)).status is CarrierBookingStatus.ACCEPTED
+
+
+async def test_a_new_allocation_is_dated_and_releases_before_it_are_part_of_it() -> None:
+    now = {"at": NOW}
+    probe = (await carrier().schedules(ScheduleQuery(origin="CNSHA"))).offers[0]
+    script = [{"at_sync": 2, "voyage": probe.voyage_number, "allocate": 12, "size_type": "42G1"}]
+    sim = build_simulated("SIMA", {"seed": 1, "lanes": LANES, "script": script}, clock=lambda: now["at"])
+    await sim.schedules(ScheduleQuery())
+    now["at"] = NOW + timedelta(minutes=30)
+    await sim.release_units(UnitRelease(release_id="before", sailing=probe.key, size_type="42G1", units=5))
+    now["at"] = NOW + timedelta(hours=1)
+
+    allocated = next(o for o in (await sim.schedules(ScheduleQuery())).offers if o.key == probe.key)
+    now["at"] = NOW + timedelta(hours=2)
+    await sim.release_units(UnitRelease(release_id="after", sailing=probe.key, size_type="42G1", units=3))
+    later = await sim.allocation(probe.key)
+
+    fresh = {a.size_type: a for a in allocated.allocations}["42G1"]
+    assert (fresh.units, fresh.allocated_at) == (12, NOW + timedelta(hours=1))
+    assert {a.size_type: a.units for a in later.allocations}["42G1"] == 12 - 3
