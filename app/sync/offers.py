@@ -134,6 +134,23 @@ def _by_size_type(offer: SailingOffer) -> dict[str, OfferedAllocation]:
     return offered
 
 
+def unchanged(stored: repository.StoredSailing | None, offer: SailingOffer) -> bool:
+    """True when applying ``offer`` would change and record nothing: the sailing is known,
+    listed as scheduled, with the same times, a named vessel and the same figure for every
+    size-type. Only a filter: anything else goes through :func:`apply_offer`, which decides."""
+    if stored is None or stored.carrier_status != "scheduled" or offer.status != "scheduled":
+        return False
+    if (offer.vessel_name and stored.vessel_name == VESSEL_TO_BE_NAMED) or (stored.etd, stored.eta) != (
+        offer.etd,
+        offer.eta,
+    ):
+        return False
+    if stored.cut_offs != {code: moment.isoformat() for code, moment in offer.cut_offs.items()}:
+        return False
+    offered = {size_type: a.units for size_type, a in _by_size_type(offer).items()}
+    return stored.units_offered == offered
+
+
 async def apply_offer(
     conn: AsyncConnection, carrier_id: uuid.UUID, offer: SailingOffer, at: datetime
 ) -> list[str]:

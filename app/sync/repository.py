@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +34,7 @@ from app.sync.models import (
     SailingCarrierState,
     SyncChange,
 )
+from carriers.base import SailingKey
 
 carrier_accounts = table_of(CarrierAccount)
 sync_states = table_of(CarrierSyncState)
@@ -82,6 +84,54 @@ async def find_sailing(
         )
     )
     return (await conn.execute(query)).first()
+
+
+class StoredSailing(msgspec.Struct, kw_only=True, frozen=True):
+    """A sailing as the sync last left it: what an unchanged offer is compared with."""
+
+    etd: datetime
+    eta: datetime
+    cut_offs: dict[str, str]
+    vessel_name: str
+    carrier_status: str | None
+    units_offered: dict[str, int | None]
+
+
+async def carrier_snapshot(
+    conn: AsyncConnection, carrier_id: uuid.UUID, scac: str
+) -> dict[SailingKey, StoredSailing]:
+    """Every sailing of a carrier with the carrier's last figures, in two queries, by key."""
+    query = (
+        select(sailings, sailing_states.c.carrier_status)
+        .outerjoin(sailing_states, sailing_states.c.sailing_id == sailings.c.id)
+        .where(sailings.c.carrier_id == carrier_id)
+    )
+    rows = (await conn.execute(query)).all()
+    figures: dict[uuid.UUID, dict[str, int | None]] = {row.id: {} for row in rows}
+    units = (
+        select(allotments.c.sailing_id, allotments.c.size_type, offers.c.units_offered)
+        .join(sailings, sailings.c.id == allotments.c.sailing_id)
+        .outerjoin(offers, offers.c.allotment_id == allotments.c.id)
+        .where(sailings.c.carrier_id == carrier_id)
+    )
+    for allotment in await conn.execute(units):
+        figures[allotment.sailing_id][allotment.size_type] = allotment.units_offered
+    return {
+        SailingKey(
+            carrier_scac=scac,
+            voyage_number=row.voyage_number,
+            port_of_loading=row.port_of_loading,
+            port_of_discharge=row.port_of_discharge,
+        ): StoredSailing(
+            etd=row.etd,
+            eta=row.eta,
+            cut_offs=row.cut_offs,
+            vessel_name=row.vessel_name,
+            carrier_status=row.carrier_status,
+            units_offered=figures[row.id],
+        )
+        for row in rows
+    }
 
 
 async def insert_sailing_if_absent(conn: AsyncConnection, values: Mapping[str, Any]) -> uuid.UUID | None:

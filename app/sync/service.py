@@ -146,6 +146,8 @@ async def _apply(
     kinds: Counter[str] = Counter()
     seen: set[SailingKey] = set()
     try:
+        async with transaction(rt.engine, read_only=True) as conn:
+            stored = await repository.carrier_snapshot(conn, row.id, row.scac)
         for offer in answer.offers:
             problem = offers.offer_problem(offer, row.scac)
             if problem is not None:
@@ -154,6 +156,8 @@ async def _apply(
                 )
                 continue
             seen.add(offer.key)
+            if offers.unchanged(stored.get(offer.key), offer):
+                continue  # most sailings, most syncs: nothing to write, no transaction
             async with transaction(rt.engine) as conn:
                 kinds.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
         # Only an answer known whole may count an absence: a page that failed, a route or an
