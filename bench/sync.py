@@ -221,9 +221,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with Carrier(args.routes) as carrier:
             fetch, fetch_peak = await fetch_only(carrier, args)
-            print(
-                f"  fetch only (DCSA adapter, {pages} pages): {fetch * 1000:.0f} ms, peak {fetch_peak:.1f} MiB"
-            )
+            fetched = f"{fetch * 1000:.0f} ms, peak {fetch_peak:.1f} MiB"
+            print(f"  fetch only (DCSA adapter, {pages} pages): {fetched}")
             for backend in args.backends:
                 figures = await bench_backend(backend, Path(folder), carrier, args)
                 print(

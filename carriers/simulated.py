@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -53,7 +52,14 @@ from carriers.base import (
     UnitRelease,
 )
 from carriers.settings import parse_settings
-from carriers.store import CarrierStore, MemoryCarrierStore, ReleaseRecord, net_of_releases
+from carriers.store import (
+    CarrierStore,
+    MemoryCarrierStore,
+    ReleaseRecord,
+    net_of_releases,
+    release_once,
+    releases_by_sailing,
+)
 
 Clock = Callable[[], datetime]
 
@@ -246,9 +252,7 @@ class SimulatedCarrier:
             if step.allocate is not None and step.at_sync not in applied:
                 when = await self._store.load(self.scac, _sync_key(step.at_sync))
                 applied[step.at_sync] = datetime.fromisoformat(when.decode()) if when else None
-        released: dict[SailingKey, list[ReleaseRecord]] = defaultdict(list)
-        for record in await self._store.releases(self.scac):
-            released[record.sailing].append(record)
+        released = await releases_by_sailing(self._store, self.scac)
         sailings = {}
         for key, offer in self._grid.items():
             for step in steps:
@@ -341,21 +345,12 @@ class SimulatedCarrier:
 
     async def release_units(self, release: UnitRelease) -> ReleaseReceipt:
         await self._answer()
-        kept = await self._store.releases(self.scac, release.sailing)
-        done = next((r for r in kept if r.release_id == release.release_id), None)
-        if done is None:
-            offer = await self._sailing(release.sailing)
-            left = {a.size_type: a.units for a in offer.allocations}.get(release.size_type, 0)
-            done = await self._store.record_release(
-                self.scac,
-                ReleaseRecord(
-                    release_id=release.release_id,
-                    sailing=release.sailing,
-                    size_type=release.size_type,
-                    units_released=min(left, release.units),
-                    released_at=self._clock(),
-                ),
-            )
+
+        async def units_left(_: list[ReleaseRecord]) -> int:
+            offer = await self._sailing(release.sailing)  # net of the earlier releases already
+            return {a.size_type: a.units for a in offer.allocations}.get(release.size_type, 0)
+
+        done, _ = await release_once(self._store, self.scac, release, self._clock(), units_left)
         return ReleaseReceipt(release_id=release.release_id, units_released=done.units_released)
 
     async def submit_manifest(self, manifest: Manifest) -> ManifestReceipt:

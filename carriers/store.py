@@ -11,13 +11,14 @@ built on its own. `carriers/` defines the Protocol, so it never imports the app.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
 import msgspec
 
-from carriers.base import OfferedAllocation, SailingKey
+from carriers.base import OfferedAllocation, SailingKey, UnitRelease
 
 
 class ReleaseRecord(msgspec.Struct, kw_only=True, frozen=True):
@@ -109,3 +110,36 @@ def net_of_releases(
         )
         netted.append(msgspec.structs.replace(allocation, units=max(0, allocation.units - released)))
     return netted
+
+
+async def releases_by_sailing(store: CarrierStore, scac: str) -> dict[SailingKey, list[ReleaseRecord]]:
+    """Every release kept for carrier ``scac``, by sailing (an empty list for any other)."""
+    found: dict[SailingKey, list[ReleaseRecord]] = defaultdict(list)
+    for record in await store.releases(scac):
+        found[record.sailing].append(record)
+    return found
+
+
+async def release_once(
+    store: CarrierStore,
+    scac: str,
+    release: UnitRelease,
+    released_at: datetime,
+    units_left: Callable[[list[ReleaseRecord]], Awaitable[int]],
+) -> tuple[ReleaseRecord, bool]:
+    """The release kept under ``release.release_id``, or one kept now of at most what the
+    carrier still has (``units_left``, given the sailing's earlier releases); and whether it
+    was kept now (the caller tells the carrier only then)."""
+    kept = await store.releases(scac, release.sailing)
+    done = next((r for r in kept if r.release_id == release.release_id), None)
+    if done is not None:
+        return done, False
+    record = ReleaseRecord(
+        release_id=release.release_id,
+        sailing=release.sailing,
+        size_type=release.size_type,
+        units_released=max(0, min(await units_left(kept), release.units)),
+        released_at=released_at,
+    )
+    stored = await store.record_release(scac, record)
+    return stored, stored == record

@@ -29,7 +29,6 @@ desk.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -63,7 +62,14 @@ from carriers.dcsa.auth import ClientAuthMethod, ClientCredentials
 from carriers.dcsa.booking import Contract, booking_to_wire
 from carriers.dcsa.client import DcsaClient
 from carriers.settings import parse_settings
-from carriers.store import CarrierStore, MemoryCarrierStore, ReleaseRecord, net_of_releases
+from carriers.store import (
+    CarrierStore,
+    MemoryCarrierStore,
+    ReleaseRecord,
+    net_of_releases,
+    release_once,
+    releases_by_sailing,
+)
 
 Clock = Callable[[], datetime]
 CS_VERSION, BKG_VERSION, EBL_VERSION = "1.0.3", "2.0.4", "3.0.3"
@@ -257,9 +263,7 @@ class DcsaCarrier:
                 offers.setdefault(offer.key, offer)
         if lanes and len(failed) == len(lanes):
             raise failed[0]
-        released: dict[SailingKey, list[ReleaseRecord]] = defaultdict(list)
-        for record in await self._store.releases(self.scac):
-            released[record.sailing].append(record)
+        released = await releases_by_sailing(self._store, self.scac)
         contract = self._contract_allocations()
         chosen = [
             msgspec.structs.replace(offer, allocations=net_of_releases(contract, released[offer.key]))
@@ -360,21 +364,12 @@ class DcsaCarrier:
 
     async def release_units(self, release: UnitRelease) -> ReleaseReceipt:
         """Recorded in the carrier store: DCSA has no release API (see module docstring)."""
-        kept = await self._store.releases(self.scac, release.sailing)
-        done = next((r for r in kept if r.release_id == release.release_id), None)
-        if done is None:
+
+        async def units_left(kept: list[ReleaseRecord]) -> int:
             left = {a.size_type: a.units for a in net_of_releases(self._contract_allocations(), kept)}
-            units = max(0, min(left.get(release.size_type, 0), release.units))
-            done = await self._store.record_release(
-                self.scac,
-                ReleaseRecord(
-                    release_id=release.release_id,
-                    sailing=release.sailing,
-                    size_type=release.size_type,
-                    units_released=units,
-                    released_at=self._clock(),
-                ),
-            )
+            return left.get(release.size_type, 0)
+
+        done, _ = await release_once(self._store, self.scac, release, self._clock(), units_left)
         return ReleaseReceipt(release_id=release.release_id, units_released=done.units_released)
 
     async def submit_manifest(self, manifest: Manifest) -> ManifestReceipt:

@@ -31,7 +31,6 @@ import hashlib
 import io
 import os
 import re
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +60,14 @@ from carriers.feed.cuscar import Charset, write_cuscar
 from carriers.feed.manifest_csv import write_manifest_csv
 from carriers.feed.sheets import Sheet, decode_sheet, parse_csv_sheet, parse_json_sheet
 from carriers.settings import parse_settings
-from carriers.store import CarrierStore, MemoryCarrierStore, ReleaseRecord, net_of_releases
+from carriers.store import (
+    CarrierStore,
+    MemoryCarrierStore,
+    ReleaseRecord,
+    net_of_releases,
+    release_once,
+    releases_by_sailing,
+)
 
 Clock = Callable[[], datetime]
 NAME_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})")
@@ -157,7 +163,10 @@ class FeedCarrier:
         except OSError as exc:
             raise RetryableCarrierError(self.scac, f"inbox unreadable: {exc}") from exc
         for path in paths:
-            content = path.read_bytes()
+            try:
+                content = path.read_bytes()
+            except OSError as exc:  # taken away or unreadable between listing and reading
+                raise RetryableCarrierError(self.scac, f"sheet {path.name} unreadable: {exc}") from exc
             digest = hashlib.sha256(content).hexdigest()
             read = self._read.get(path.name)
             if read is None or read.digest != digest:
@@ -178,9 +187,7 @@ class FeedCarrier:
 
     async def _current(self) -> tuple[dict[SailingKey, SailingOffer], list[str]]:
         offers, problems = await asyncio.to_thread(self._read_sheets)
-        released: dict[SailingKey, list[ReleaseRecord]] = defaultdict(list)
-        for record in await self._store.releases(self.scac):
-            released[record.sailing].append(record)
+        released = await releases_by_sailing(self._store, self.scac)
         net = {
             key: msgspec.structs.replace(offer, allocations=net_of_releases(offer.allocations, released[key]))
             for key, offer in offers.items()
@@ -279,33 +286,23 @@ class FeedCarrier:
     # -- releases and manifests ---------------------------------------------------------------
 
     async def release_units(self, release: UnitRelease) -> ReleaseReceipt:
-        kept = await self._store.releases(self.scac, release.sailing)
-        done = next((r for r in kept if r.release_id == release.release_id), None)
-        if done is None:
-            offers, _ = await self._current()
+        async def units_left(_: list[ReleaseRecord]) -> int:
+            offers, _problems = await self._current()
             offer = offers.get(release.sailing)
             if offer is None:
                 raise PermanentCarrierError(self.scac, f"unknown sailing {release.sailing}")
-            held = {a.size_type: a.units for a in offer.allocations}.get(release.size_type, 0)
-            units = max(0, min(held, release.units))
+            return {a.size_type: a.units for a in offer.allocations}.get(release.size_type, 0)
+
+        done, new = await release_once(self._store, self.scac, release, self._clock(), units_left)
+        if new:
             await self._write_file(
                 self.outbox / "releases" / f"{release.release_id}.csv",
                 (
                     "release_id,voyage_number,port_of_loading,port_of_discharge,size_type,units\n"
                     f"{release.release_id},{release.sailing.voyage_number},"
                     f"{release.sailing.port_of_loading},{release.sailing.port_of_discharge},"
-                    f"{release.size_type},{units}\n"
+                    f"{release.size_type},{done.units_released}\n"
                 ).encode(),
-            )
-            done = await self._store.record_release(
-                self.scac,
-                ReleaseRecord(
-                    release_id=release.release_id,
-                    sailing=release.sailing,
-                    size_type=release.size_type,
-                    units_released=units,
-                    released_at=self._clock(),
-                ),
             )
         return ReleaseReceipt(release_id=release.release_id, units_released=done.units_released)
 
