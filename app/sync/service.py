@@ -2,8 +2,10 @@
 
 The scheduler calls :func:`sync_all` every few minutes and then acts on the recorded changes
 (:func:`pending_changes`, ``repository.unhandled_changes`` / ``mark_changes_handled``). Carrier
-calls happen outside any transaction; each sailing is then applied in a short transaction of
-its own, so one bad sailing or one broken carrier never undoes or blocks the others.
+calls happen outside any transaction. The carrier's stored sailings are read once; an offer that
+changes nothing is left alone, a changed sailing is applied in a short transaction of its own,
+new sailings in batches; one bad sailing or one broken carrier never undoes or blocks the
+others.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from app.sync.schemas import (
     SyncChangeView,
     SyncReport,
 )
-from carriers.base import SailingKey, ScheduleAnswer, ScheduleQuery
+from carriers.base import SailingKey, SailingOffer, ScheduleAnswer, ScheduleQuery
 from carriers.fanout import CarrierNotice, fan_out, retrying
 
 log = structlog.get_logger("slotpool.sync")
@@ -39,6 +41,8 @@ log = structlog.get_logger("slotpool.sync")
 # Adapters whose carriers drop a cancelled sailing from their schedules instead of listing it
 # as cancelled (carriers/README.md, dcsa): absence from their answers may mean cancellation.
 CANCELS_BY_ABSENCE = frozenset({"dcsa"})
+# New sailings inserted per transaction.
+DISCOVERY_BATCH = 50
 
 
 async def sync_all(rt: Runtime, registry: CarrierAdapters, finish: Finish | None = None) -> SyncReport:
@@ -145,6 +149,7 @@ async def _apply(
     notice.skipped += answer.problems
     kinds: Counter[str] = Counter()
     seen: set[SailingKey] = set()
+    discovered: list[SailingOffer] = []
     try:
         async with transaction(rt.engine, read_only=True) as conn:
             stored = await repository.carrier_snapshot(conn, row.id, row.scac)
@@ -156,10 +161,14 @@ async def _apply(
                 )
                 continue
             seen.add(offer.key)
-            if offers.unchanged(stored.get(offer.key), offer):
+            if offer.key not in stored:
+                discovered.append(offer)
+                continue
+            if offers.unchanged(stored[offer.key], offer):
                 continue  # most sailings, most syncs: nothing to write, no transaction
             async with transaction(rt.engine) as conn:
                 kinds.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
+        notice.skipped += await _discover(rt, row, discovered, kinds)
         # Only an answer known whole may count an absence: a page that failed, a route or an
         # offer skipped could be exactly the missing sailing.
         notice.complete = answer.complete and not notice.skipped
@@ -186,6 +195,35 @@ async def _apply(
         skipped=len(notice.skipped),
     )
     return notice
+
+
+async def _discover(rt: Runtime, row: AnyRow, new: Sequence[SailingOffer], kinds: Counter[str]) -> list[str]:
+    """Insert new sailings ``DISCOVERY_BATCH`` to a transaction: nobody holds space on a sailing
+    not stored yet, so a longer transaction blocks no sale, and a carrier's first sync commits
+    a few dozen times instead of once per sailing. A batch that fails is applied again one
+    sailing at a time, so that one bad sailing keeps only itself out; those are returned, with
+    why, as skipped."""
+    skipped: list[str] = []
+    for start in range(0, len(new), DISCOVERY_BATCH):
+        batch = new[start : start + DISCOVERY_BATCH]
+        try:
+            async with transaction(rt.engine) as conn:
+                found: Counter[str] = Counter()
+                for offer in batch:
+                    found.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
+            kinds.update(found)
+            continue
+        except SQLAlchemyError:
+            log.warning("carrier.discovery_batch_failed", scac=row.scac, sailings=len(batch))
+        for offer in batch:
+            try:
+                async with transaction(rt.engine) as conn:
+                    kinds.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
+            except SQLAlchemyError as error:
+                log.exception("carrier.discovery_failed", scac=row.scac, voyage=offer.voyage_number)
+                where = f"{offer.voyage_number} {offer.port_of_loading}-{offer.port_of_discharge}"
+                skipped.append(f"{where}: could not be stored ({type(error).__name__})")
+    return skipped
 
 
 async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[CarrierHealthView]:

@@ -7,8 +7,11 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import msgspec
+import pytest
+from sqlalchemy.exc import DBAPIError
 
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
@@ -295,3 +298,25 @@ async def test_two_replicas_syncing_at_once_apply_and_record_each_change_once(ru
         "allotment.raised": 1,
     }
     assert (await stored_sailings(runtime, "FAKE"))["001E"].allotments["42G1"].units_total == 15
+
+
+async def test_a_sailing_that_cannot_be_stored_keeps_only_itself_out_of_a_discovery(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = fast_registry()
+    sailings = [offer("FAKE", f"{n:03d}E", days=10 + n) for n in range(5)]
+    await scripted_carrier(runtime, registry, "FAKE", sailings)
+    apply_offer = service.offers.apply_offer
+
+    async def failing(conn: Any, carrier_id: Any, sailing: Any, at: Any) -> list[str]:
+        if sailing.voyage_number == "002E":
+            raise DBAPIError("INSERT", None, Exception("disk full"))
+        return await apply_offer(conn, carrier_id, sailing, at)
+
+    monkeypatch.setattr(service.offers, "apply_offer", failing)
+    report = await sync_all(runtime, registry)
+
+    notice = report.carriers[0]
+    assert sorted(await stored_sailings(runtime, "FAKE")) == ["000E", "001E", "003E", "004E"]
+    assert notice.skipped == ["002E CNSHA-USLAX: could not be stored (DBAPIError)"]
+    assert notice.complete is False
