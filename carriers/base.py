@@ -109,6 +109,10 @@ class ScheduleAnswer(msgspec.Struct, kw_only=True, frozen=True):
     offers: list[SailingOffer]
     complete: bool = True
     problems: list[str] = []
+    # The ORIGIN-DESTINATION pairs (UN/LOCODEs) the answer covers, when an adapter asks lane by
+    # lane; None when it answers for every sailing it has. A sailing of another lane is not
+    # missing from the answer: it was not asked about.
+    lanes: list[str] | None = None
 
 
 class AllocationStatus(msgspec.Struct, kw_only=True, frozen=True):

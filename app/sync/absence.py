@@ -37,13 +37,17 @@ async def judge_absences(
     seen: set[SailingKey],
     window: tuple[datetime, datetime],
     incomplete: str | None,
+    lanes: list[str] | None = None,
 ) -> list[str]:
     """Count (or, for an ``incomplete`` answer, only note) the absence of every listed sailing
-    of ``carrier`` not ``seen``; cancel those absent long enough. The kinds recorded."""
+    of ``carrier`` not ``seen`` (on ``lanes``, when the answer covered only those); cancel
+    those absent long enough. The kinds recorded."""
     async with transaction(rt.engine, read_only=True) as conn:
         listed = await repository.listed_sailings_between(
             conn, carrier.id, window[0] + WINDOW_MARGIN, window[1] - WINDOW_MARGIN
         )
+    if lanes is not None:
+        listed = [s for s in listed if f"{s.port_of_loading}-{s.port_of_discharge}" in lanes]
     back = [s.id for s in listed if _key(carrier.scac, s) in seen and (s.absent_syncs or 0) > 0]
     if back:
         async with transaction(rt.engine) as conn:

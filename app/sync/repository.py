@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import table_of
+from app.dbtypes import UtcDateTime
 from app.dialects import insert_ignoring_conflicts, upsert
 from app.inventory.repository import AnyRow, allotments, carriers, sailings
 from app.reconcile.models import AllotmentRelease
@@ -226,7 +227,7 @@ async def note_absence(conn: AsyncConnection, sailing_id: uuid.UUID, at: datetim
         .where(sailing_states.c.sailing_id == sailing_id, sailing_states.c.carrier_status == "scheduled")
         .values(
             absent_syncs=sailing_states.c.absent_syncs + 1,
-            absent_since=func.coalesce(sailing_states.c.absent_since, at),
+            absent_since=func.coalesce(sailing_states.c.absent_since, literal(at, UtcDateTime())),
         )
         .returning(sailing_states.c.absent_syncs, sailing_states.c.absent_since)
     )
@@ -482,7 +483,7 @@ async def report_carrier_booking(conn: AsyncConnection, values: Mapping[str, Any
             else carrier_bookings.c.carrier_booking_number,
             reason=values.get("reason"),
             updated_at=values["updated_at"],
-            reported_at=func.coalesce(reported_at, carrier_bookings.c.reported_at),
+            reported_at=func.coalesce(literal(reported_at, UtcDateTime()), carrier_bookings.c.reported_at),
         )
         .returning(*carrier_bookings.c)
     )

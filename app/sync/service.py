@@ -174,7 +174,7 @@ async def _apply(
         notice.complete = answer.complete and not notice.skipped
         if row.adapter_kind in CANCELS_BY_ABSENCE:
             incomplete = None if notice.complete else f"answer incomplete: {notice.skipped[0]}"
-            kinds.update(await absence.judge_absences(rt, row, seen, window, incomplete))
+            kinds.update(await absence.judge_absences(rt, row, seen, window, incomplete, answer.lanes))
     except SQLAlchemyError as error:
         log.exception("carrier.sync_apply_failed", scac=row.scac)
         notice.status = "error"

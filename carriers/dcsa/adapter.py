@@ -271,7 +271,14 @@ class DcsaCarrier:
             if query.matches(offer)
         ]
         chosen.sort(key=lambda o: (o.etd, o.voyage_number))
-        return ScheduleAnswer(offers=chosen, complete=complete and not failed, problems=problems)
+        if not lanes:
+            problems.append("no lane asked: the query names no origin and destination, and no lanes are set")
+        return ScheduleAnswer(
+            offers=chosen,
+            complete=complete and not failed and bool(lanes),
+            problems=problems,
+            lanes=[f"{origin}-{destination}" for origin, destination in lanes],
+        )
 
     async def allocation(self, key: SailingKey) -> AllocationStatus:
         """The contract allocation, if the carrier still schedules the sailing (one CS call)."""

@@ -9,14 +9,17 @@ from datetime import timedelta
 import msgspec
 import pytest
 from fake_dcsa import FakeDcsaState
+from sqlalchemy import select, update
 
 from app.accounts.actor import OrgKind
+from app.db import transaction
+from app.inventory.repository import carriers
 from app.reconcile.service import reconcile
 from app.runtime import Runtime
 from app.sync.service import sync_all
 from tests.factories import make_account
 from tests.reconcile.reconcile_world import booking_states, fcl_booking, fcl_hold, hold_rows
-from tests.sync.dcsa_sync_world import SCAC, dcsa_carrier, six_sailings, with_settings
+from tests.sync.dcsa_sync_world import SCAC, connect, dcsa_carrier, six_sailings, with_settings
 from tests.sync.sync_world import offer, recorded_changes, scripted_carrier, stored_sailings
 
 
@@ -206,3 +209,34 @@ async def test_incomplete_answers_never_release_a_hold_nor_roll_a_booking(runtim
     await sync_all(rt, rt.carriers)
     await reconcile(rt)
     assert (await booking_states(rt))[booking.reference] == "rolled"
+
+
+async def test_a_sailing_on_a_lane_no_longer_asked_about_is_not_cancelled(runtime: Runtime) -> None:
+    rt = with_settings(runtime, sync_absent_syncs_to_cancel=1, sync_absent_hours_to_cancel=0)
+    europe = [
+        msgspec.structs.replace(s, voyage_number=f"E{s.voyage_number}", port_of_loading="CNNGB")
+        for s in six_sailings()
+    ]
+    europe = [msgspec.structs.replace(s, port_of_discharge="NLRTM") for s in europe]
+    state = FakeDcsaState(six_sailings() + europe)
+    await dcsa_carrier(rt, state, lanes=["CNSHA-USLAX", "CNNGB-NLRTM"])
+    await sync_all(rt, rt.carriers)
+    assert len(await stored_sailings(rt, SCAC)) == 12
+
+    # The operator stops asking for the European lane: its sailings are not missing, only unasked.
+    one_lane = await set_lanes(rt, ["CNSHA-USLAX"])
+    connect(rt, state, rt.carriers, one_lane)
+    reports = [await sync_all(rt, rt.carriers) for _ in range(3)]
+
+    assert all(kinds(r.changes) == {} for r in reports)
+    assert cancelled(await stored_sailings(rt, SCAC)) == []
+
+
+async def set_lanes(rt: Runtime, lanes: list[str]) -> dict[str, object]:
+    async with transaction(rt.engine) as conn:
+        settings = (
+            await conn.execute(select(carriers.c.adapter_settings).where(carriers.c.scac == SCAC))
+        ).scalar_one()
+        changed = {**settings, "lanes": lanes}
+        await conn.execute(update(carriers).where(carriers.c.scac == SCAC).values(adapter_settings=changed))
+    return changed
