@@ -5,25 +5,30 @@ be read skipped and named, and the answer marked incomplete whenever a sailing m
 from __future__ import annotations
 
 import pytest
+from carrier_world import NOW
 from dcsa_world import LANE, dcsa_adapter
 from fake_dcsa import FakeDcsaState
 
 from carriers.base import RetryableCarrierError, UnitRelease
+from carriers.simulated import SimulatedSettings, generate_sailings
 from carriers.store import MemoryCarrierStore
 
 
 async def test_a_paged_answer_of_six_routes_in_pages_of_two_yields_all_six(
     fake_dcsa_state: FakeDcsaState,
 ) -> None:
-    expected = sorted(o.voyage_number for o in fake_dcsa_state.sailings if o.port_of_loading == "CNSHA")
-    assert len(expected) >= 4
+    settings = SimulatedSettings(seed=3, lanes=["CNSHA-USLAX"], weeks=6)
+    fake_dcsa_state.sailings = list(generate_sailings("DCSA", settings, NOW).values())
     adapter = dcsa_adapter(fake_dcsa_state, page_size=2)
 
     answer = await adapter.schedules(LANE)
 
-    assert sorted(o.voyage_number for o in answer.offers) == expected
+    assert sorted(o.voyage_number for o in answer.offers) == sorted(
+        o.voyage_number for o in fake_dcsa_state.sailings
+    )
+    assert len(answer.offers) == 6
     assert answer.complete
-    assert fake_dcsa_state.pages_served == (len(expected) + 1) // 2
+    assert fake_dcsa_state.pages_served == 3
     assert fake_dcsa_state.violations == []
     await adapter.aclose()
 

@@ -21,6 +21,7 @@ from tests.factories import make_account
 from tests.reconcile.reconcile_world import booking_states, fcl_booking, fcl_hold, hold_rows
 from tests.sync.dcsa_sync_world import SCAC, connect, dcsa_carrier, six_sailings, with_settings
 from tests.sync.sync_world import offer, recorded_changes, scripted_carrier, stored_sailings
+from tests.sync.sync_world import sailings as sailings_table
 
 
 def kinds(report_changes: dict[str, int]) -> dict[str, int]:
@@ -69,11 +70,6 @@ async def test_an_answer_without_vessel_objects_cancels_nothing(runtime: Runtime
 async def test_a_sailing_discovered_without_a_vessel_is_stored_to_be_named_and_named_later(
     runtime: Runtime,
 ) -> None:
-    from sqlalchemy import select
-
-    from app.db import transaction
-    from tests.sync.sync_world import sailings as sailings_table
-
     state = FakeDcsaState(six_sailings()[:1])
     state.vessel = "none"
     await dcsa_carrier(runtime, state)
