@@ -56,7 +56,9 @@ def pool(
     )
 
 
-_GOODS = st.sampled_from([(), (), (), (PAINT,), (INK,), (OXIDIZER,), (BATTERIES,), (ACID,), (ALKALI,), (PAINT, INK)])
+_GOODS = st.sampled_from(
+    [(), (), (), (PAINT,), (INK,), (OXIDIZER,), (BATTERIES,), (ACID,), (ALKALI,), (PAINT, INK)]
+)
 _SET_POINTS = st.sampled_from([None, None, None, Decimal(-18), Decimal("-17.5"), Decimal(2), Decimal(13)])
 
 
@@ -80,5 +82,8 @@ def pools(draw: st.DrawFn, *, reefer: bool | None = None, budget: bool = True) -
     container_budget = draw(st.none() | st.integers(0, 12)) if budget else None
     tolerance = draw(st.sampled_from([Decimal(0), Decimal("0.5")]))
     return PoolCargo(
-        container=container, bookings=bookings, container_budget=container_budget, set_point_tolerance_c=tolerance
+        container=container,
+        bookings=bookings,
+        container_budget=container_budget,
+        set_point_tolerance_c=tolerance,
     )

@@ -38,7 +38,9 @@ def container(number: int, cargo: PoolCargo, *references: str, **stated: object)
     return PlannedContainer(**fields)  # type: ignore[arg-type]
 
 
-def plan(cargo: PoolCargo, *containers: PlannedContainer, rolled: tuple[RolledBooking, ...] = ()) -> ConsolidationPlan:
+def plan(
+    cargo: PoolCargo, *containers: PlannedContainer, rolled: tuple[RolledBooking, ...] = ()
+) -> ConsolidationPlan:
     return ConsolidationPlan(container=cargo.container, containers=containers, rolled=rolled, lower_bound=0)
 
 
@@ -116,7 +118,9 @@ def test_incompatible_set_points_in_one_reefer_are_caught() -> None:
 def test_dry_cargo_beside_reefer_cargo_is_caught() -> None:
     cargo = pool(booking("F", set_point="-18"), booking("DRY", minute=1), container=SMALL_REEFER)
 
-    assert kinds(cargo, plan(cargo, container(1, cargo, "F", "DRY"))) == {ViolationKind.DRY_IN_OPERATING_REEFER}
+    assert kinds(cargo, plan(cargo, container(1, cargo, "F", "DRY"))) == {
+        ViolationKind.DRY_IN_OPERATING_REEFER
+    }
 
 
 @pytest.mark.parametrize(
@@ -169,9 +173,16 @@ def test_false_roll_reasons_are_caught() -> None:
         rolled=(RolledBooking(reference="C", reason=RollReason.CONTAINER_BUDGET, detail=""),),
     )
     big = pool(booking("BIG", 11))
-    wrong_reason = plan(big, rolled=(RolledBooking(reference="BIG", reason=RollReason.EXCEEDS_PAYLOAD, detail=""),))
+    wrong_reason = plan(
+        big, rolled=(RolledBooking(reference="BIG", reason=RollReason.EXCEEDS_PAYLOAD, detail=""),)
+    )
 
-    for bad_cargo, bad in [(cargo, oversize), (cargo, budget_had_room), (CARGO, no_budget), (big, wrong_reason)]:
+    for bad_cargo, bad in [
+        (cargo, oversize),
+        (cargo, budget_had_room),
+        (CARGO, no_budget),
+        (big, wrong_reason),
+    ]:
         assert kinds(bad_cargo, bad) == {ViolationKind.ROLL_REASON}
 
 

@@ -151,7 +151,9 @@ def test_booking_larger_than_a_container_is_rolled_with_its_reason() -> None:
 def test_empty_pool_plans_no_container() -> None:
     plan = plan_consolidation(pool())
 
-    assert plan.containers == () and plan.rolled == () and plan.lower_bound == 0
+    assert plan.containers == ()
+    assert plan.rolled == ()
+    assert plan.lower_bound == 0
 
 
 # Dangerous goods --------------------------------------------------------------------------------
@@ -189,13 +191,17 @@ def test_compatible_dangerous_goods_share_a_container_with_general_cargo() -> No
 
 
 def test_acids_and_alkalis_of_one_class_are_kept_apart() -> None:
-    plan = plan_consolidation(pool(booking("ACID", goods=(ACID,)), booking("ALKALI", minute=1, goods=(ALKALI,))))
+    plan = plan_consolidation(
+        pool(booking("ACID", goods=(ACID,)), booking("ALKALI", minute=1, goods=(ALKALI,)))
+    )
 
     assert containers(plan) == [{"ACID"}, {"ALKALI"}]
 
 
 def test_lithium_batteries_do_not_ride_with_paint_without_the_dangerous_goods_list() -> None:
-    plan = plan_consolidation(pool(booking("PAINT", goods=(PAINT,)), booking("BATT", minute=1, goods=(BATTERIES,))))
+    plan = plan_consolidation(
+        pool(booking("PAINT", goods=(PAINT,)), booking("BATT", minute=1, goods=(BATTERIES,)))
+    )
 
     assert len(plan.containers) == 2
 
@@ -250,7 +256,11 @@ def test_dry_cargo_in_a_reefer_pool_rides_in_a_non_operating_reefer() -> None:
 
     dry, frozen = plan.containers
     assert (dry.bookings, dry.non_operating_reefer, dry.set_point_c) == (("DRY",), True, None)
-    assert (frozen.bookings, frozen.non_operating_reefer, frozen.set_point_c) == (("FROZEN",), False, Decimal(-18))
+    assert (frozen.bookings, frozen.non_operating_reefer, frozen.set_point_c) == (
+        ("FROZEN",),
+        False,
+        Decimal(-18),
+    )
 
 
 def test_reefer_cargo_in_a_dry_pool_is_rolled() -> None:
@@ -280,7 +290,9 @@ def test_more_cargo_than_the_budget_rolls_the_newest_first() -> None:
 
 
 def test_a_newer_booking_that_still_fits_the_room_left_is_carried() -> None:
-    cargo = pool(booking("OLD", 6, minute=0), booking("LARGE", 5, minute=1), booking("SMALL", 3, minute=2), budget=1)
+    cargo = pool(
+        booking("OLD", 6, minute=0), booking("LARGE", 5, minute=1), booking("SMALL", 3, minute=2), budget=1
+    )
 
     plan = plan_consolidation(cargo)
 
@@ -302,7 +314,8 @@ def test_within_budget_nothing_is_rolled() -> None:
 
     plan = plan_consolidation(cargo)
 
-    assert len(plan.containers) == 2 and plan.rolled == ()
+    assert len(plan.containers) == 2
+    assert plan.rolled == ()
 
 
 # Containers as the close-pools job reads them ---------------------------------------------------
@@ -318,7 +331,11 @@ def test_containers_are_numbered_dry_first_then_from_the_coldest_set_point() -> 
 
     plan = plan_consolidation(cargo)
 
-    assert [(p.number, p.bookings) for p in plan.containers] == [(1, ("DRY",)), (2, ("FROZEN",)), (3, ("CHILLED",))]
+    assert [(p.number, p.bookings) for p in plan.containers] == [
+        (1, ("DRY",)),
+        (2, ("FROZEN",)),
+        (3, ("CHILLED",)),
+    ]
     assert plan.container_of() == {"DRY": 1, "FROZEN": 2, "CHILLED": 3}
     assert all(p.size_type == "45R1" for p in plan.containers)
 

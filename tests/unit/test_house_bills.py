@@ -48,7 +48,9 @@ def test_any_single_mistyped_digit_is_refused(sequence: int, departure: date, da
 
 
 @given(SEQUENCES, DEPARTURES, st.data())
-def test_any_swap_of_neighbouring_digits_is_refused(sequence: int, departure: date, data: st.DataObject) -> None:
+def test_any_swap_of_neighbouring_digits_is_refused(
+    sequence: int, departure: date, data: st.DataObject
+) -> None:
     number = house_bill_number(sequence, departure)
     swappable = [
         i for i in range(len(number) - 1) if number[i : i + 2].isdigit() and number[i] != number[i + 1]
@@ -62,7 +64,14 @@ def test_any_swap_of_neighbouring_digits_is_refused(sequence: int, departure: da
 
 @pytest.mark.parametrize(
     "number",
-    ["", "SPHB-2503-000123", "SPHX-2503-000123-07", "SPHB-2513-000123-07", "SPHB-2503-00123-07", "SPHB-2503-0000123-07"],
+    [
+        "",
+        "SPHB-2503-000123",
+        "SPHX-2503-000123-07",
+        "SPHB-2513-000123-07",
+        "SPHB-2503-00123-07",
+        "SPHB-2503-0000123-07",
+    ],
 )
 def test_malformed_numbers_are_refused_naming_the_field(number: str) -> None:
     with pytest.raises(InvalidRequest) as refused:

@@ -16,7 +16,9 @@ from app.domain.consolidation.segregation import (
 from app.domain.errors import InvalidRequest
 
 
-def goods(un_number: str, imo_class: str, *subsidiary: str, groups: frozenset[int] = frozenset()) -> DangerousGoods:
+def goods(
+    un_number: str, imo_class: str, *subsidiary: str, groups: frozenset[int] = frozenset()
+) -> DangerousGoods:
     return DangerousGoods(
         un_number=un_number, imo_class=imo_class, subsidiary_classes=subsidiary, segregation_groups=groups
     )

@@ -2,7 +2,7 @@
 
 Pure arithmetic over integer lists, no knowledge of bookings: item ``i`` has a size in the
 primary and the secondary dimension and a conflict profile (-1 for none; two items whose profiles
-are incompatible never share a bin). ``pack`` returns bins as lists of item indices.
+conflict never share a bin). ``pack`` returns bins as lists of item indices.
 
 Method, chosen by measurement (bench/consolidation.py):
 
@@ -43,13 +43,14 @@ class _Bins:
         primary: Sequence[int],
         secondary: Sequence[int],
         profiles: Sequence[int],
-        incompatible: Sequence[frozenset[int]],
+        conflicting: Callable[[int, int], bool],
         capacity: tuple[int, int],
     ) -> None:
         self.primary = primary
         self.secondary = secondary
         self.profiles = profiles
-        self.incompatible = incompatible
+        self.conflicting = conflicting
+        self.conflicts: dict[tuple[int, int], bool] = {}
         self.capacity = capacity
         self.items: list[list[int]] = []
         self.free_p: list[int] = []
@@ -70,11 +71,15 @@ class _Bins:
         profile = self.profiles[i]
         if profile < 0:
             return True
-        aboard = self.aboard[b]
-        incompatible = self.incompatible[profile]
         gone = self.profiles[leaving] if leaving >= 0 else -1
-        for other, count in aboard.items():
-            if other in incompatible and not (other == gone and count == 1):
+        for other, count in self.aboard[b].items():
+            if other == gone and count == 1:
+                continue
+            pair = (profile, other)
+            conflict = self.conflicts.get(pair)
+            if conflict is None:
+                conflict = self.conflicts[pair] = self.conflicting(profile, other)
+            if conflict:
                 return False
         return True
 
@@ -118,16 +123,16 @@ def pack(
     volumes: Sequence[int],
     weights: Sequence[int],
     profiles: Sequence[int],
-    incompatible: Sequence[frozenset[int]],
+    conflicting: Callable[[int, int], bool],
     capacity: tuple[int, int],
     *,
     improve: bool = True,
 ) -> list[list[int]]:
     """Bins (lists of item indices, ascending) holding every item; each item must fit one bin.
 
-    ``capacity`` is (volume, weight) of one bin; ``incompatible[p]`` the profiles that may not
-    share a bin with profile ``p`` (symmetric). Without ``improve`` only the (fast) construction
-    runs: never fewer bins than with it.
+    ``capacity`` is (volume, weight) of one bin; ``conflicting(p, q)`` whether profiles ``p`` and
+    ``q`` (also ``p`` with itself) may not share a bin; it is asked once per pair, when needed.
+    Without ``improve`` only the (fast) construction runs: never fewer bins than with it.
     """
     if not volumes:
         return []
@@ -136,9 +141,9 @@ def pack(
     total_v, total_w = sum(volumes), sum(weights)
     # Work in the binding dimension first: volume unless weight fills the bins sooner.
     if total_w * capacity[0] > total_v * capacity[1]:
-        bins = _Bins(weights, volumes, profiles, incompatible, (capacity[1], capacity[0]))
+        bins = _Bins(weights, volumes, profiles, conflicting, (capacity[1], capacity[0]))
     else:
-        bins = _Bins(volumes, weights, profiles, incompatible, capacity)
+        bins = _Bins(volumes, weights, profiles, conflicting, capacity)
     target = lower_bound(total_v, total_w, capacity)
     _construct(bins, target)
     if improve:

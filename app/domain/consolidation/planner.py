@@ -16,7 +16,7 @@ Rules kept (and checked again by app.domain.consolidation.checks):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from app.domain.consolidation import binpacking
@@ -168,10 +168,10 @@ def _pack(
     capacity = (container.usable_dm3, container.payload_g)
     for group in sorted(groups, key=_group_order):
         members = groups[group]
-        profiles, incompatible = _conflict_profiles(members)
+        profiles, conflicting = _conflict_profiles(members)
         volumes = [b.volume_dm3 for b in members]
         weights = [b.weight_g for b in members]
-        for bin_items in binpacking.pack(volumes, weights, profiles, incompatible, capacity, improve=improve):
+        for bin_items in binpacking.pack(volumes, weights, profiles, conflicting, capacity, improve=improve):
             load = _Load(group)
             for index in bin_items:
                 load.load(members[index])
@@ -233,8 +233,10 @@ def _group_order(key: GroupKey) -> tuple[bool, Decimal]:
     return (key is not None, key if key is not None else Decimal(0))
 
 
-def _conflict_profiles(bookings: Sequence[PoolBooking]) -> tuple[list[int], list[frozenset[int]]]:
-    """A profile per distinct set of dangerous goods (-1: none) and, per profile, those it excludes."""
+def _conflict_profiles(
+    bookings: Sequence[PoolBooking],
+) -> tuple[list[int], Callable[[int, int], bool]]:
+    """A profile per distinct set of dangerous goods (-1: none), and whether two profiles conflict."""
     profile_of: dict[frozenset[DangerousGoods], int] = {}
     profiles: list[int] = []
     for booking in bookings:
@@ -243,11 +245,11 @@ def _conflict_profiles(bookings: Sequence[PoolBooking]) -> tuple[list[int], list
         else:
             profiles.append(-1)
     distinct = [tuple(goods) for goods in profile_of]
-    incompatible = [
-        frozenset(q for q, other in enumerate(distinct) if first_conflict(goods, other) is not None)
-        for goods in distinct
-    ]
-    return profiles, incompatible
+
+    def conflicting(p: int, q: int) -> bool:
+        return first_conflict(distinct[p], distinct[q]) is not None
+
+    return profiles, conflicting
 
 
 def _planned(container: ContainerSpec, loads: list[_Load]) -> tuple[PlannedContainer, ...]:
