@@ -86,7 +86,7 @@ def test_budget_rolls_the_newest_first_and_only_when_the_budget_is_used_up(cargo
     assert len(plan.containers) == cargo.container_budget
     order = {b.reference: booking_order(b) for b in cargo.bookings}
     oldest_rolled = min(order[r] for r in by_budget)
-    placed = set(plan.container_of())
+    placed = set(plan.container_by_booking())
     for b in cargo.bookings:
         if order[b.reference] < oldest_rolled and refusal(cargo.container, b) is None:
             assert b.reference in placed, "an older booking was rolled before a newer one"
@@ -336,7 +336,7 @@ def test_containers_are_numbered_dry_first_then_from_the_coldest_set_point() -> 
         (2, ("FROZEN",)),
         (3, ("CHILLED",)),
     ]
-    assert plan.container_of() == {"DRY": 1, "FROZEN": 2, "CHILLED": 3}
+    assert plan.container_by_booking() == {"DRY": 1, "FROZEN": 2, "CHILLED": 3}
     assert all(p.size_type == "45R1" for p in plan.containers)
 
 

@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from typing import Final, TypeAlias
 
 # Bounds on the improvement pass, so its cost is predictable (never a clock: plans are reproducible).
-_ROUNDS_PER_TRY: Final = 40
-_TRIES_PER_BIN: Final = 6
-_TRIES: Final = 48
+_ROUNDS_PER_TRY: Final = 12
+_CANDIDATES: Final = 4  # least filled bins tried per round
+_TRIES: Final = 16  # tries in all
 _CHAIN_TARGETS: Final = 24
 
 # move(item, from bin, to bin); -1 is "outside any bin".
@@ -216,7 +216,7 @@ def _improve(bins: _Bins, target: int) -> None:
         candidates = sorted(
             (b for b in live if b not in failed),
             key=lambda b: (bins.capacity[0] - bins.free_p[b], b),
-        )[:_TRIES_PER_BIN]
+        )[:_CANDIDATES]
         if not candidates:
             return
         for b in candidates:
@@ -248,15 +248,15 @@ def _empty(bins: _Bins, doomed: int) -> bool:
     for _ in range(_ROUNDS_PER_TRY):
         outside.sort(key=lambda i: (-size[i], i))
         outside = [i for i in outside if not _place(bins, others, i, move)]
+        if outside and _chain(bins, others, outside[0], move):
+            outside = outside[1:]
+        elif outside:
+            swapped = _swap(bins, others, outside, size, move)
+            if swapped is None:
+                break
+            outside = swapped
         if not outside:
             return True
-        if any(_chain(bins, others, i, move) for i in outside[:1]):
-            outside = outside[1:]
-            continue
-        swapped = _swap(bins, others, outside, size, move)
-        if swapped is None:
-            break
-        outside = swapped
     for i, source, target in reversed(moves):
         if target >= 0:
             bins.remove(target, i)

@@ -60,7 +60,7 @@ class ConsolidationPlan(msgspec.Struct, frozen=True, kw_only=True):
     rolled: tuple[RolledBooking, ...]
     lower_bound: int
 
-    def container_of(self) -> dict[str, int]:
+    def container_by_booking(self) -> dict[str, int]:
         """Each placed booking's reference mapped to its container's number."""
         return {reference: planned.number for planned in self.containers for reference in planned.bookings}
 

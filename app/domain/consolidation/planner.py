@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from app.domain.consolidation import binpacking
@@ -59,7 +60,7 @@ class _Load:
         self.dangerous_goods.extend(booking.dangerous_goods)
 
 
-def booking_order(booking: PoolBooking) -> tuple[object, str]:
+def booking_order(booking: PoolBooking) -> tuple[datetime, str]:
     """Oldest first; bookings of the same instant by reference."""
     return (booking.booked_at, booking.reference)
 
@@ -187,7 +188,8 @@ def _pack_within_budget(
     The longest prefix is bisected with the construction alone (fast; it never packs tighter
     than the full method), below the longest prefix whose lower bound is within the budget.
     """
-    fits, too_many = 0, _longest_prefix(container, bookings, group_of, budget) + 1
+    # The whole list is known not to fit; no prefix longer than the lower bound allows can.
+    fits, too_many = 0, min(_longest_prefix(container, bookings, group_of, budget) + 1, len(bookings))
     while too_many - fits > 1:
         middle = (fits + too_many) // 2
         if len(_pack(container, bookings[:middle], group_of, improve=False)) <= budget:
