@@ -1,20 +1,21 @@
 """Segregation of dangerous goods between classes, as the IMDG Code tables it.
 
 Source: IMDG Code (International Maritime Dangerous Goods Code), Amendment 41-22, 7.2.4
-"Segregation table" (the same table stands in Amendments 39-18, 40-20 and 42-24). DCSA eBL 3.0.3
-describes dangerous goods by Amendment 41-22 as well. IMDG 7.3.4.1: goods that the table requires
-to be segregated are not transported in the same cargo transport unit, so for consolidation every
-term of the table (1 to 4) means "not in the same container".
+"Segregation table", the amendment DCSA eBL 3.0.3 describes dangerous goods by; compare the table
+below with 7.2.4 whenever the Code is amended. IMDG 7.3.4.1: goods that the table requires to be
+segregated are not transported in the same cargo transport unit, so for consolidation every term
+of the table (1 to 4) means "not in the same container".
 
 How the table's symbols are read here, conservatively since we hold no Dangerous Goods List:
 
 - "X" (segregation, if any, shown in the Dangerous Goods List, column 16b) between two different
   classes counts as segregated: without the list we cannot show that none is required.
-- Goods of the same class may share a container (IMDG 7.2.6.1: goods of the same class may be
-  stowed together regardless of their subsidiary hazards, provided they do not react dangerously
-  with each other). That proviso is kept conservatively through the segregation groups of IMDG
-  3.1.4 (acids, alkalis, chlorates...; DCSA ``segregationGroups``): two goods that declare
-  different groups are presumed to react and are segregated.
+- Goods of the same class (the same division, where the table splits a class) may share a
+  container (IMDG 7.2.6.1: goods of the same class may be stowed together regardless of their
+  subsidiary hazards, provided they do not react dangerously with each other). That proviso is
+  kept conservatively through the segregation groups of IMDG 3.1.4 (acids, alkalis, chlorates...;
+  DCSA ``segregationGroups``): two goods that declare different groups are presumed to react and
+  are segregated.
 - "*" (segregation within class 1, IMDG 7.2.7.2, by compatibility group) counts as segregated:
   explosives share a container only with the same UN number.
 - Goods of the same UN number and class never need segregation from each other (the same
