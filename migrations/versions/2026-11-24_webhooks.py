@@ -5,7 +5,7 @@ stays valid: ``position`` and ``marketplace_id`` set by the sequencer, ``version
 ``delivered_at`` goes: delivery is recorded per endpoint now (``webhook_deliveries``).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-24 09:49:26.405032
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
