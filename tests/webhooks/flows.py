@@ -23,6 +23,18 @@ async def register(client: httpx.AsyncClient, account: Account, url: str, **fiel
     return endpoint
 
 
+async def attempts_at(
+    client: httpx.AsyncClient, account: Account, endpoint: dict[str, Any], limit: int = 200
+) -> list[dict[str, Any]]:
+    """The attempts listed for an endpoint, newest first."""
+    response = await client.get(
+        f"/v1/webhook-endpoints/{endpoint['id']}/attempts?limit={limit}", headers=account.headers
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
 async def deliver_until(
     rt: Runtime,
     done: Callable[[], bool | Awaitable[bool]],

@@ -25,7 +25,7 @@ from app.webhooks import addresses, sender
 from app.webhooks.repository import deliveries
 from tests.factories import Account, World, confirmation, fcl_hold
 from tests.webhooks import tls
-from tests.webhooks.flows import deliver_until, register
+from tests.webhooks.flows import attempts_at, deliver_until, register
 from tests.webhooks.receiver import Behaviour, Receiver, receiving
 
 FLOW_TYPES = ["hold.created", "hold.confirmed", "booking.confirmed", "booking.amended", "booking.cancelled"]
@@ -106,11 +106,7 @@ async def test_owner_and_marketplace_receive_every_event_of_the_flow_signed_once
     assert receiver.answered("/other") == []
     assert other["secret"] != shipper_endpoint["secret"]
 
-    attempts = await client.get(
-        f"/v1/webhook-endpoints/{shipper_endpoint['id']}/attempts", headers=world.market_shipper.headers
-    )
-    assert attempts.status_code == 200
-    listed = attempts.json()["items"]
+    listed = await attempts_at(client, world.market_shipper, shipper_endpoint)
     assert len(listed) == 8
     assert Counter(a["status_code"] for a in listed) == {503: 3, 204: 5}
     assert all(a["error"] == "HTTP 503" for a in listed if a["status_code"] == 503)
@@ -185,11 +181,7 @@ async def test_a_delivery_failing_past_the_retry_window_is_given_up_after_backin
 
     await deliver_until(runtime, given_up, advance=1800, timeout=60)
 
-    attempts = (
-        await client.get(
-            f"/v1/webhook-endpoints/{endpoint['id']}/attempts?limit=200", headers=world.shipper.headers
-        )
-    ).json()["items"]
+    attempts = await attempts_at(client, world.shipper, endpoint)
     times = sorted(datetime.fromisoformat(a["attempted_at"]) for a in attempts)
     span = (times[-1] - times[0]).total_seconds()
     assert span >= 24 * 3600
@@ -274,9 +266,7 @@ async def test_redirects_are_not_followed_and_count_as_failures(
     await deliver_until(runtime, lambda: len(receiver.requests) == 1)
 
     assert receiver.answered("/elsewhere") == []
-    attempt = (
-        await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/attempts", headers=world.shipper.headers)
-    ).json()["items"][0]
+    attempt = (await attempts_at(client, world.shipper, endpoint))[0]
     assert attempt["status_code"] == 302
     assert attempt["error"] == "HTTP 302: redirects are not followed"
     assert attempt["delivery_state"] == "pending"
@@ -301,9 +291,7 @@ async def test_a_host_that_resolves_inside_at_send_time_is_refused_without_conne
     await client.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
     await deliver_until(runtime, lambda: True)
 
-    [attempt] = (
-        await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/attempts", headers=world.shipper.headers)
-    ).json()["items"]
+    [attempt] = await attempts_at(client, world.shipper, endpoint)
     assert attempt["status_code"] is None
     assert attempt["error"] == "refused: hooks.example.com resolves to 10.0.0.5, a private address"
     assert attempt["delivery_state"] == "pending"
@@ -373,8 +361,7 @@ async def test_https_is_verified_against_the_name_while_connecting_to_the_checke
         endpoint = await register(client, world.shipper, f"https://hooks.localhost:{secure.port}/hook")
         await client.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
         await deliver_until(runtime, lambda: True)
-        attempts_path = f"/v1/webhook-endpoints/{endpoint['id']}/attempts"
-        [refused] = (await client.get(attempts_path, headers=world.shipper.headers)).json()["items"]
+        [refused] = await attempts_at(client, world.shipper, endpoint)
         assert "CERTIFICATE_VERIFY_FAILED" in refused["error"]
         assert secure.requests == []
 
