@@ -14,12 +14,12 @@ from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
 from app.accounts.models import Organisation
 from app.accounts.schemas import ApiKeyCreate, OrganisationCreate
+from app.carrier_adapters import CarrierAdapters
 from app.db import table_of, transaction
 from app.inventory import service as inventory
 from app.inventory.models import Carrier
 from app.inventory.schemas import CarrierCreate
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.service import sync_all
 
 # SCAC, name, simulated settings (carriers/README.md, "simulated").

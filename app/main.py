@@ -16,10 +16,11 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from app.accounts.api import OrganisationAdminController, ShipperController
+from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
-from app.api.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.api.health import health, problems, ready
 from app.api.problems import EXCEPTION_HANDLERS
+from app.carrier_adapters import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
 from app.config import Settings
@@ -30,7 +31,6 @@ from app.logging import configure_logging, request_id_middleware
 from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.api import CarrierNotificationController, CarrierSyncAdminController, LiveScheduleController
 
 log = structlog.get_logger("slotpool")

@@ -39,7 +39,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import app.api.auth  # noqa: E402
+import app.accounts.auth  # noqa: E402
 import app.db  # noqa: E402
 import app.events.idempotency  # noqa: E402
 import app.main  # noqa: E402
@@ -148,7 +148,7 @@ def replace(module: ModuleType, name: str, wrap: Callable[[Any], Any]) -> None:
 
 
 def instrument() -> None:
-    replace(app.api.auth, "authenticate", lambda f: timed("auth: authenticate (key cache / lookup)", f))
+    replace(app.accounts.auth, "authenticate", lambda f: timed("auth: authenticate (key cache / lookup)", f))
     replace(
         app.events.idempotency,
         "begin",

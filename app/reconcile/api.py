@@ -6,12 +6,12 @@ from litestar import Controller, Response, post
 from litestar.di import Provide
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.carrier_adapters import CarrierAdapters
 from app.reconcile import service
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.api import provide_carrier_adapters
 
 

@@ -14,13 +14,13 @@ import asyncio
 
 import structlog
 
+from app.carrier_adapters import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow
 from app.reconcile import repository
 from app.reconcile.schemas import CarrierBookingPoll
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.notifications import STATUS_CHANGED
 from carriers.base import BookingStatusReport, CarrierError
 from carriers.fanout import retrying

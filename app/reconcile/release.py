@@ -24,6 +24,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.carrier_adapters import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow
@@ -31,7 +32,6 @@ from app.reconcile import repository
 from app.reconcile.schemas import ReleaseReport
 from app.runtime import Runtime
 from app.sync import repository as sync_repository
-from app.sync.adapters import CarrierAdapters
 from carriers.base import CarrierError, ReleaseReceipt, SailingKey, UnitRelease
 
 log = structlog.get_logger("slotpool.reconcile")

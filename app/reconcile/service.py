@@ -14,6 +14,7 @@ from collections import Counter
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.carrier_adapters import CarrierAdapters
 from app.db import transaction
 from app.domain.errors import DomainError
 from app.events.idempotency import Finish
@@ -23,7 +24,6 @@ from app.reconcile.changes import ChangeOutcome, apply_change
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime
 from app.sync import repository as sync_repository
-from app.sync.adapters import CarrierAdapters
 
 log = structlog.get_logger("slotpool.reconcile")
 

@@ -1,6 +1,6 @@
 """Carrying out a cut (or a cancellation, a cut to zero) on allotments of one sailing, in the
 caller's transaction: release holds, roll bookings with an offered alternative, give pool
-containers back, lower ``units_total``. The order comes from :mod:`app.reconcile.plan`.
+containers back, lower ``units_total``. The order comes from :mod:`app.domain.shrink`.
 
 Locks are taken in the global order (hold and booking rows, then pools, then allotments, each
 in id order) before anything is read for the plan, so the plan is made on rows nobody else
@@ -20,11 +20,11 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.shrink import AllotmentSpace, Claim, PoolSpace, ShrinkPlan, plan_shrink
 from app.domain.states import Load
 from app.events import outbox
 from app.inventory.repository import AnyRow, pools
 from app.reconcile import alternatives, repository
-from app.reconcile.plan import AllotmentSpace, Claim, PoolSpace, ShrinkPlan, plan_shrink
 from app.reservations import counters
 from app.reservations.counters import Quantity
 from app.reservations.views import booking_view, event_payload, hold_event

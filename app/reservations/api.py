@@ -9,7 +9,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain.errors import InvalidRequest, PreconditionRequired
 from app.reservations import bookings, holds

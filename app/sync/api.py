@@ -10,12 +10,12 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.carrier_adapters import CarrierAdapters
 from app.domain import trade_codes
 from app.runtime import Runtime
 from app.sync import notifications, service
-from app.sync.adapters import CarrierAdapters
 from app.sync.live import LiveSchedules, live_schedules
 from app.sync.schemas import (
     CarrierAccountLink,

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.carrier_adapters import CarrierAdapters
 from app.db import transaction
 from app.domain.errors import NotFound
 from app.events.idempotency import Finish
 from app.inventory.repository import AnyRow
 from app.runtime import Runtime
 from app.sync import offers, repository
-from app.sync.adapters import CarrierAdapters
 from app.sync.models import CHANGE_KINDS
 from app.sync.schemas import (
     CarrierHealthView,
