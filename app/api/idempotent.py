@@ -8,15 +8,15 @@ an unexpected failure frees the key so that the client may retry.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.params import Parameter
 
-from app.accounts.actor import Actor
 from app.api.problems import PROBLEM_MEDIA_TYPE, domain_problem
 from app.domain.errors import DomainError
 from app.events import idempotency
@@ -37,6 +37,13 @@ IdempotencyKey = Annotated[
     ),
 ]
 MAX_KEY_LENGTH = 255
+
+
+class Caller(Protocol):
+    """Whoever sends the request: keys are scoped to the API key it used."""
+
+    @property
+    def api_key_id(self) -> uuid.UUID: ...
 
 
 class IdempotencyKeyMissing(DomainError):
@@ -60,7 +67,7 @@ class IdempotencyKeyInvalid(DomainError):
 async def run_idempotent(
     request: Request[Any, Any, Any],
     rt: Runtime,
-    actor: Actor,
+    actor: Caller,
     operation: Callable[[Finish], Awaitable[msgspec.Struct]],
     *,
     status: int,
