@@ -54,9 +54,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     secret_key_file: str = "./var/secret.key"  # noqa: S105 (a path, not a secret)
     log_level: str = "INFO"
     log_json: bool = True
-    # Test-only seam: holds use a naive check-then-write that can oversell (see
-    # app/reservations/unguarded.py); logged loudly at start. Never set it in service.
-    unsafe_disable_capacity_guard: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -66,8 +66,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             carriers=app.state.carrier_adapters,
         )
         app.state.runtime = rt
-        if settings.unsafe_disable_capacity_guard:
-            log.warning("capacity_guard.disabled", reason="test-only seam; this process can oversell")
         log.info("app.started", database=rt.dialect)
         try:
             if not settings.scheduler_enabled:

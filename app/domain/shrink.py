@@ -17,33 +17,47 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from app.domain.capacity import Quantity
 from app.domain.states import Load
 
 
 @dataclass(frozen=True)
-class Claim:
-    """An active hold or live booking on the allotment or its pool."""
+class Occupant:
+    """An active hold or live booking, and the space it takes on its allotment or pool."""
 
     id: uuid.UUID
-    load: Load
-    units: int = 0
-    volume_dm3: int = 0
-    weight_g: int = 0
+    quantity: Quantity
+
+    def occupies(self, allotment: AllotmentUse, pool: PoolUse | None) -> bool:
+        """Counted on this allotment (FCL) or on its pool (LCL)."""
+        if self.quantity.load is Load.FCL:
+            return self.quantity.allotment_id == allotment.id
+        return pool is not None and self.quantity.pool_id == pool.id
 
 
 @dataclass(frozen=True)
-class AllotmentSpace:
+class AllotmentUse:
+    """An allotment's counters, and the carrier's figure for it (None: never reported)."""
+
+    id: uuid.UUID
+    sailing_id: uuid.UUID
+    size_type: str
     units_total: int
     units_held: int
     units_booked: int
     units_pooled: int
+    units_offered: int | None = None
 
 
 @dataclass(frozen=True)
-class PoolSpace:
+class PoolUse:
+    """A pool drawn from an allotment: its containers and the cargo held and booked in them."""
+
+    id: uuid.UUID
+    allotment_id: uuid.UUID
     containers: int
     container_volume_dm3: int
     container_weight_g: int
@@ -53,8 +67,8 @@ class PoolSpace:
 
 @dataclass
 class ShrinkPlan:
-    """What to do: ``units_total`` is the new total; ``complete`` is False only when the claims
-    given did not cover what is sold (a hold placed while the plan was made)."""
+    """What to do: ``units_total`` is the new total; ``complete`` is False only when the
+    occupants given did not cover what is sold (a hold placed while the plan was made)."""
 
     units_total: int
     containers_returned: int = 0
@@ -63,7 +77,37 @@ class ShrinkPlan:
     complete: bool = True
 
 
-def containers_needed(pool: PoolSpace, volume_dm3: int, weight_g: int) -> int:
+@dataclass(frozen=True)
+class Cut:
+    """One allotment to bring down, its pool if it has one, and the plan for it."""
+
+    allotment: AllotmentUse
+    pool: PoolUse | None
+    plan: ShrinkPlan
+
+
+def plan_cuts(
+    allotments: Sequence[AllotmentUse],
+    pools: Sequence[PoolUse],
+    units_wanted: Callable[[AllotmentUse], int | None],
+    holds: Sequence[Occupant],
+    bookings: Sequence[Occupant],
+) -> list[Cut]:
+    """A plan per allotment that ``units_wanted`` gives a figure for (None: leave it), each with
+    the holds and bookings (newest first) that occupy it or its pool."""
+    cuts = []
+    for allotment in allotments:
+        wanted = units_wanted(allotment)
+        if wanted is None:
+            continue
+        pool = next((p for p in pools if p.allotment_id == allotment.id), None)
+        on_it = [h for h in holds if h.occupies(allotment, pool)]
+        booked_on_it = [b for b in bookings if b.occupies(allotment, pool)]
+        cuts.append(Cut(allotment, pool, plan_shrink(allotment, pool, wanted, on_it, booked_on_it)))
+    return cuts
+
+
+def containers_needed(pool: PoolUse, volume_dm3: int, weight_g: int) -> int:
     """Whole containers the pool needs for this much cargo."""
     return max(
         math.ceil(volume_dm3 / pool.container_volume_dm3), math.ceil(weight_g / pool.container_weight_g)
@@ -71,11 +115,11 @@ def containers_needed(pool: PoolSpace, volume_dm3: int, weight_g: int) -> int:
 
 
 def plan_shrink(
-    allotment: AllotmentSpace,
-    pool: PoolSpace | None,
+    allotment: AllotmentUse,
+    pool: PoolUse | None,
     units_wanted: int,
-    holds: Sequence[Claim],
-    bookings: Sequence[Claim],
+    holds: Sequence[Occupant],
+    bookings: Sequence[Occupant],
 ) -> ShrinkPlan:
     """Plan lowering the allotment to ``units_wanted``; ``holds`` and ``bookings`` newest first.
 
@@ -99,19 +143,20 @@ def plan_shrink(
         plan.containers_returned += max(0, min(empty, excess()))
 
     give_back_empty_containers()
-    for claims, chosen in ((holds, plan.release), (bookings, plan.roll)):
+    for occupants, chosen in ((holds, plan.release), (bookings, plan.roll)):
         for load in (Load.FCL, Load.LCL):
-            for claim in claims:
+            for occupant in occupants:
                 if excess() <= 0:
                     break
-                if claim.load is not load:
+                space = occupant.quantity
+                if space.load is not load:
                     continue
-                chosen.append(claim.id)
+                chosen.append(occupant.id)
                 if load is Load.FCL:
-                    fcl_used -= claim.units
+                    fcl_used -= space.units
                 else:
-                    volume -= claim.volume_dm3
-                    weight -= claim.weight_g
+                    volume -= space.volume_dm3
+                    weight -= space.weight_g
                     give_back_empty_containers()
     plan.complete = excess() <= 0
     plan.units_total = min(allotment.units_total, max(units_wanted, units_wanted + excess()))

@@ -1,6 +1,6 @@
 """The reconcile pass: apply every unhandled carrier change once, then poll carrier bookings.
 
-Each change is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent passes on any
+Each change is locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent passes on any
 number of replicas take different ones), carried out and marked handled in one transaction:
 its effects and its ``handled_at`` commit together or not at all. A change that fails, or that
 could not be completed (a hold placed while its cut was planned), stays unhandled for the next
@@ -36,10 +36,10 @@ async def reconcile(
     handled: Counter[str] = Counter()
     after = 0
     while True:
-        claimed_before = after
+        taken_before = after
         try:
             async with transaction(rt.engine) as conn:
-                change = await repository.claim_next_change(conn, after)
+                change = await repository.lock_next_change(conn, after)
                 if change is None:
                     break
                 after = change.id
@@ -49,8 +49,8 @@ async def reconcile(
         except (SQLAlchemyError, DomainError):
             # Rolled back whole; the change stays unhandled and the next pass tries again.
             log.exception("reconcile.change_failed", change_id=after)
-            if after == claimed_before:
-                break  # the claim itself failed: the database is unwell, try next pass
+            if after == taken_before:
+                break  # taking the change failed: the database is unwell, try next pass
             report.changes_left += 1
             continue
         _count(report, outcome)

@@ -2,7 +2,7 @@
 
 The sweeper may face a backlog of a hundred thousand holds; building each ``hold.expired``
 payload in Python would cost more than the database work itself. So one statement per batch
-on PostgreSQL (claim, expire, write the events, sum what goes back to each counter), and a few
+on PostgreSQL (lock, expire, write the events, sum what goes back to each counter), and a few
 set-based statements on SQLite. The payload is the hold as the API shows it
 (app.reservations.views.hold_view); a test pins the two together field by field.
 """
@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import table_of
+from app.domain.capacity import Quantity
+from app.domain.states import Load
 from app.events.models import OutboxEvent
 from app.reservations.models import ACTIVE
 from app.reservations.repository import holds, overdue
@@ -42,12 +44,18 @@ EVENT_COLUMNS = ["event_id", "type", "subject_id", "organisation_id", "payload",
 class ReleasedSpace:
     """What one counter row gets back from a batch of expired holds."""
 
-    __slots__ = ("allotment_id", "count", "load", "pool_id", "units", "volume_dm3", "weight_g")
+    __slots__ = ("count", "quantity")
 
     def __init__(self, row: Any) -> None:
-        self.load, self.allotment_id, self.pool_id = row.load, row.allotment_id, row.pool_id
-        self.count, self.units = int(row.count), int(row.units)
-        self.volume_dm3, self.weight_g = int(row.volume_dm3), int(row.weight_g)
+        self.count = int(row.count)
+        self.quantity = Quantity(
+            load=Load(row.load),
+            allotment_id=row.allotment_id,
+            pool_id=row.pool_id,
+            units=int(row.units),
+            volume_dm3=int(row.volume_dm3),
+            weight_g=int(row.weight_g),
+        )
 
 
 def _overdue(now: ColumnElement[datetime], counter: ColumnElement[bool] | None, limit: int | None) -> Any:
@@ -93,10 +101,10 @@ async def _expire_postgresql(
     limit: int | None,
 ) -> list[ReleasedSpace]:
     # A CTE runs once, so the LIMIT holds (an IN-subquery may be re-run per outer row).
-    claimed = _overdue(now, counter, limit).cte("claimed")
+    due = _overdue(now, counter, limit).cte("due")
     expired = (
         update(holds)
-        .where(holds.c.id == claimed.c.id, holds.c.state == ACTIVE)
+        .where(holds.c.id == due.c.id, holds.c.state == ACTIVE)
         .values(state="expired", ended_at=now)
         .returning(*holds.c)
         .cte("expired")
