@@ -33,7 +33,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Holds released per transaction, to begin with: short locks, little lost to a cancellation.
     # While batches come back full (a backlog) they double, up to eight times this.
     expire_batch_size: int = 1000
-    # One run stops claiming batches after this long; the next run carries on.
+    # One run takes no more batches after this long; the next run carries on.
     expire_time_budget_seconds: float = 5.0
     purge_interval_seconds: int = 86_400
     purge_batch_size: int = 5_000
@@ -43,7 +43,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     live_query_timeout_seconds: float = 3.0
     # Pull schedules and allocations from every carrier, then reconcile (single leader).
     sync_interval_seconds: float = 300.0
-    # Apply recorded carrier changes (any replica; changes are claimed row by row).
+    # Apply recorded carrier changes (any replica; changes are locked row by row).
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0

@@ -1,6 +1,6 @@
 """Expire holds (~1 s): release overdue holds in batches, each batch its own transaction.
 
-Every replica may run it at once: a batch claims its holds with ``FOR UPDATE SKIP LOCKED`` on
+Every replica may run it at once: a batch locks its holds with ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so two sweepers (or a sweeper and a confirm) never take the same hold. A cancelled
 run rolls back only the batch in flight; the committed ones stay done, the rest waits for the
 next run.

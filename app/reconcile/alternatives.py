@@ -1,5 +1,5 @@
 """The alternative offered to a rolled booking: a hold for the same quantity on the next open
-sailing of the same lane, placed for the booking's owner through the ordinary claim path.
+sailing of the same lane, placed for the booking's owner as any hold is.
 
 The hold is a normal one (``hold.created``, quoted at the new sailing's tariff, expiring like
 any hold and never after the new sailing's cut-off); the owner confirms it into a new booking

@@ -203,9 +203,9 @@ async def record_changes(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]
 
 
 async def unhandled_changes(
-    conn: AsyncConnection, *, kinds: Sequence[str] | None = None, limit: int = 100, claim: bool = False
+    conn: AsyncConnection, *, kinds: Sequence[str] | None = None, limit: int = 100, lock: bool = False
 ) -> list[AnyRow]:
-    """Oldest changes not handled yet. ``claim`` locks them (``FOR UPDATE SKIP LOCKED`` on
+    """Oldest changes not handled yet. ``lock`` locks them (``FOR UPDATE SKIP LOCKED`` on
     PostgreSQL) so that replicas of the scheduler each take different ones."""
     query = (
         select(changes, carriers.c.scac.label("carrier_scac"))
@@ -216,7 +216,7 @@ async def unhandled_changes(
     )
     if kinds is not None:
         query = query.where(changes.c.kind.in_(kinds))
-    if claim and conn.dialect.name == "postgresql":
+    if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update(of=changes, skip_locked=True)
     return list((await conn.execute(query)).all())
 

@@ -233,8 +233,8 @@ async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[Carrier
 async def pending_changes(
     rt: Runtime, *, kinds: Sequence[str] | None = None, limit: int = 100
 ) -> list[SyncChangeView]:
-    """Changes not handled yet, oldest first (read only; the scheduler claims them with
-    ``repository.unhandled_changes(conn, claim=True)`` in its own transaction)."""
+    """Changes not handled yet, oldest first (read only; the reconcile pass locks each one it
+    carries out, ``app.reconcile.repository.lock_next_change``, in its own transaction)."""
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.unhandled_changes(conn, kinds=kinds, limit=limit)
     return [change_view(row) for row in rows]
