@@ -50,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 from bench import holds_setup as setup  # noqa: E402
 from bench.holds_load import Run, drive  # noqa: E402
 
-BACKENDS = ("baseline", "postgresql", "sqlite")
+BACKENDS = ("baseline", "postgresql", "sqlite", "pg-sqlalchemy")
+DEFAULT_BACKENDS = BACKENDS[:3]
 HOT_UNITS = 1_000_000
 
 
@@ -149,7 +150,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             for target in targets:
                 await hot_round(target, args.clients, args.warmup, args.seconds / args.rounds)
                 print(
-                    f"  round {round_index + 1} {target.backend:<10} {target.hot_runs[-1].summary()}",
+                    f"  round {round_index + 1} {target.backend:<13} {target.hot_runs[-1].summary()}",
                     flush=True,
                 )
         sellouts = {t.backend: await sellout_run(t, args.clients, args.sellout_requests) for t in targets}
@@ -175,7 +176,7 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
         + (" [PROFILED: the app servers run ~3x slower; compare shares, not rates]" if args.profile else "")
     )
     print(
-        f"{'backend':<11}{'holds/s':>9}{'p50 ms':>9}{'p99 ms':>9}  {'full stack / PG baseline':<30}"
+        f"{'backend':<14}{'holds/s':>9}{'p50 ms':>9}{'p99 ms':>9}  {'full stack / PG baseline':<30}"
         f"{'server CPU/hold':>16}{'client CPU':>11}{'oversold':>10}  other answers"
     )
     for target in targets:
@@ -187,14 +188,14 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
         oversold = sum(r.checked.get("oversold", 0) for r in target.hot_runs)
         cpu = f"{run.server_cpu_per_hold * 1000:.2f} ms"
         print(
-            f"{target.backend:<11}{run.rate:>9.0f}{run.p50 * 1000:>9.1f}{run.p99 * 1000:>9.1f}  {ratio:<30}"
+            f"{target.backend:<14}{run.rate:>9.0f}{run.p50 * 1000:>9.1f}{run.p99 * 1000:>9.1f}  {ratio:<30}"
             f"{cpu:>16}{run.client_cpu_share:>11.0%}{oversold:>10}  {run.others()}"
         )
     print(f"\nsell-out: {args.sellout_units} units, {args.sellout_requests} requests, {args.clients} clients")
     for target in targets:
         run = sellouts[target.backend]
         print(
-            f"{target.backend:<11} 201: {run.statuses.get(201, 0):>5}  oversold: {run.checked['oversold']}"
+            f"{target.backend:<14} 201: {run.statuses.get(201, 0):>5}  oversold: {run.checked['oversold']}"
             f"  free after: {run.checked['free_after']}  invariant violations: {run.checked['violations']}"
             f"  answers: {dict(sorted(run.statuses.items()))}  {run.seconds:.2f} s"
         )
@@ -247,7 +248,7 @@ def cpu_by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(DEFAULT_BACKENDS))
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per backend")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")

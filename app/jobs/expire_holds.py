@@ -46,7 +46,7 @@ async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: 
     total, size = 0, batch_size
     while True:
         async with transaction(rt.engine) as conn:
-            expired = await space.expire_holds(conn, rt.clock.now_sql(rt.dialect), limit=size)
+            expired = await space.expire_holds(conn, rt.clock.shift(), limit=size)
         total += expired
         # A short batch means nothing overdue is left that another sweeper has not locked.
         if expired < size or time.monotonic() >= deadline:

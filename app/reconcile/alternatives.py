@@ -13,7 +13,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain import hold_plan
@@ -26,7 +25,6 @@ from app.reconcile import repository
 from app.reservations import repository as reservations
 from app.reservations.holds import new_placement, place_with_room
 from app.reservations.repository import BookingRow
-from app.reservations.views import hold_view
 from app.runtime import Runtime
 from app.schemas import Money
 
@@ -66,7 +64,7 @@ async def offer_alternative(
     for candidate in candidates:
         try:
             async with conn.begin_nested():
-                return await _hold_on(rt, conn, booking, candidate, now_sql)
+                return await _hold_on(rt, conn, booking, candidate)
         except (InsufficientCapacity, SailingClosed, NoAlternative):
             continue
     return None
@@ -77,7 +75,6 @@ async def _hold_on(
     conn: AsyncConnection,
     booking: BookingRow,
     candidate: AnyRow,
-    now_sql: ColumnElement[datetime],
 ) -> Alternative:
     """The same quantity on ``candidate``, quoted at its tariff, placed as any hold is."""
     load = Load(booking.load)
@@ -96,12 +93,11 @@ async def _hold_on(
         )
     except (InvalidQuantity, NotFound) as error:
         raise NoAlternative(candidate.id) from error
-    placement = new_placement(
+    placement, view = new_placement(
         plan, candidate.id, booking.organisation_id, booking.placed_by_id, offered_for=booking.reference
     )
     if not await reservations.place_hold(conn, placement):
-        await place_with_room(conn, placement, now_sql)
-    view = hold_view(placement.hold)
+        await place_with_room(conn, placement, rt.clock.shift())
     return Alternative(
         hold_id=view.id,
         sailing_id=candidate.id,

@@ -242,7 +242,7 @@ async def _move_booked(rt: Runtime, conn: AsyncConnection, sailing_id: uuid.UUID
     growth = delta.growth()
     shrinkage = growth.minus(delta)
     if not growth.is_zero and not await repository.claim(conn, growth, "booked"):
-        await space.make_room(conn, growth, rt.clock.now_sql(rt.dialect))
+        await space.make_room(conn, growth, rt.clock.shift())
         if not await repository.claim(conn, growth, "booked"):
             raise await space.refusal(conn, sailing_id, growth)
     if not shrinkage.is_zero:

@@ -10,9 +10,7 @@ answers what is free.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts import repository as accounts
@@ -49,21 +47,21 @@ async def place_hold(
         )
         plan = hold_plan.plan_hold(request.sailing_id, terms, targets, ttl)
         placed_by = actor.organisation_id if owner != actor.organisation_id else None
-        placement = new_placement(plan, request.sailing_id, owner, placed_by, finish)
+        placement, view = new_placement(plan, request.sailing_id, owner, placed_by, finish)
         if await repository.place_hold(conn, placement):
-            return hold_view(placement.hold)
+            return view
     async with transaction(rt.engine) as conn:
-        await place_with_room(conn, placement, rt.clock.now_sql(rt.dialect))
-    return hold_view(placement.hold)
+        await place_with_room(conn, placement, rt.clock.shift())
+    return view
 
 
-async def place_with_room(conn: AsyncConnection, placement: Placement, now: ColumnElement[datetime]) -> None:
-    """In the caller's transaction: make room for the hold (app.reservations.space.make_room)
-    and place it, or raise InsufficientCapacity with what is free."""
+async def place_with_room(conn: AsyncConnection, placement: Placement, shift: float) -> None:
+    """In the caller's transaction: make room for the hold (app.reservations.space.make_room;
+    ``shift`` the runtime clock's) and place it, or raise InsufficientCapacity with what is free."""
     if isinstance(placement.key, idempotency.Lease):
         # The key's record before any counter: the lock order of the placement statement.
         await idempotency.hold_lease(conn, placement.key)
-    await space.make_room(conn, placement.quantity, now)
+    await space.make_room(conn, placement.quantity, shift)
     if not await repository.place_hold(conn, placement):
         raise await space.refusal(conn, placement.hold.sailing_id, placement.quantity)
 
@@ -75,9 +73,10 @@ def new_placement(
     placed_by_id: uuid.UUID | None,
     finish: Finish | None = None,
     **announced: str,
-) -> Placement:
+) -> tuple[Placement, HoldView]:
     """The hold ``plan`` describes, for its owner, with its ``hold.created`` event (its payload
-    the hold's view and ``announced``) and the request's answer if ``finish`` stores one."""
+    the hold's view and ``announced``) and the request's answer if ``finish`` stores one; and
+    the hold's view."""
     quantity = plan.quantity
     hold = HoldRow(
         id=uuid.uuid4(),
@@ -106,8 +105,8 @@ def new_placement(
     )
     event = outbox.row(created, hold.created_at)
     if finish is None:
-        return Placement(hold=hold, event=event)
-    return Placement(hold=hold, event=event, key=finish.request, answer=finish.answer(view))
+        return Placement(hold=hold, event=event), view
+    return Placement(hold=hold, event=event, key=finish.request, answer=finish.answer(view)), view
 
 
 async def _owner(conn: AsyncConnection, actor: Actor, on_behalf_of: uuid.UUID | None) -> uuid.UUID:

@@ -5,10 +5,8 @@ holds, and what a refusal tells the client."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import msgspec
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.capacity import Quantity, containers_to_draw
@@ -19,43 +17,40 @@ from app.inventory import repository as inventory
 from app.reservations import expiry, repository
 
 
-async def make_room(conn: AsyncConnection, quantity: Quantity, now: ColumnElement[datetime]) -> None:
+async def make_room(conn: AsyncConnection, quantity: Quantity, shift: float) -> None:
     """Free what can be freed for ``quantity`` without touching anything live: expire the
     overdue holds on its counter (whether or not the sweeper has run), and for an LCL pool still
     short of space draw one more container from the allotment, reclaiming overdue FCL holds
-    there first if no unit is free. The claim that follows decides whether it was enough."""
+    there first if no unit is free. The claim that follows decides whether it was enough.
+    ``shift``: the runtime clock's (:meth:`app.clock.Clock.shift`), for what is overdue."""
     if quantity.load is Load.FCL:
-        await reclaim_overdue(conn, quantity, now)
+        await reclaim_overdue(conn, quantity, shift)
         return
     assert quantity.pool_id is not None
     # The pool first, the allotment next (the draw): the lock order.
     await inventory.lock_pool(conn, quantity.pool_id)
-    await reclaim_overdue(conn, quantity, now)
+    await reclaim_overdue(conn, quantity, shift)
     pool = await inventory.pool_counters(conn, quantity.pool_id)
     if not containers_to_draw(pool.space, quantity.volume_dm3, quantity.weight_g):
         return
     if pool.units_drawable < 1:
         fcl = msgspec.structs.replace(quantity, load=Load.FCL, pool_id=None)
-        await reclaim_overdue(conn, fcl, now)
+        await reclaim_overdue(conn, fcl, shift)
     await inventory.draw_container(conn, pool)
 
 
-async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, now: ColumnElement[datetime]) -> int:
+async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, shift: float) -> int:
     """Expire the overdue holds on this quantity's counter now: FCL holds of the allotment, or
     holds of the pool."""
-    return await expire_holds(conn, now, counter=repository.on_counter(quantity.load, quantity.counter_id))
+    return await expire_holds(conn, shift, counter=quantity)
 
 
 async def expire_holds(
-    conn: AsyncConnection,
-    now: ColumnElement[datetime],
-    *,
-    counter: ColumnElement[bool] | None = None,
-    limit: int | None = None,
+    conn: AsyncConnection, shift: float, *, counter: Quantity | None = None, limit: int | None = None
 ) -> int:
-    """Expire overdue holds, give their space back and record ``hold.expired`` for each;
-    returns how many expired."""
-    released = await expiry.expire_overdue(conn, now, counter=counter, limit=limit)
+    """Expire overdue holds (all, or those on ``counter``'s counter row; at most ``limit``),
+    give their space back and record ``hold.expired`` for each; returns how many expired."""
+    released = await expiry.expire_overdue(conn, shift, counter=counter, limit=limit)
     await repository.give_back(conn, (space.quantity for space in released), "held")
     return sum(space.count for space in released)
 
