@@ -4,9 +4,10 @@
 
 The app runs in this process (over ASGI, no server) on a fresh migrated database per backend.
 Each case is one ``POST /v1/holds`` traced with ``sys.setprofile``: every function of ``app/``
-called while the request runs is recorded. The report lists, per module, its lines and the
-functions the cases called, then the totals: the code a developer reads to change how a hold is
-placed. Modules every authenticated request passes through are counted apart.
+called while the request runs is recorded. The report lists, per module, its lines, the
+functions the cases called and the lines of those functions, then the totals: the code a
+developer reads to change how a hold is placed. Modules every authenticated request passes
+through are counted apart.
 
 Cases: the first FCL and LCL holds (they build the cached statements); an FCL hold placed;
 refused (sold out, nothing overdue); placed after reclaiming an overdue hold; an LCL hold
@@ -40,19 +41,25 @@ from tests.databases import TemplateDatabases  # noqa: E402
 from tests.factories import fcl_hold, lcl_hold, make_account, make_sailing  # noqa: E402
 
 APP = str(ROOT / "app")
-Calls = dict[str, set[str]]
+# Per module path: each function called (qualified name and first line) and its length in lines.
+Calls = dict[str, dict[str, int]]
 
 
 class Tracer:
     """Functions of app/ called while active, by module path."""
 
     def __init__(self) -> None:
-        self.calls: Calls = defaultdict(set)
+        self.calls: Calls = defaultdict(dict)
 
     def _profile(self, frame: FrameType, event: str, _arg: Any) -> None:
         if event == "call" and frame.f_code.co_filename.startswith(APP):
             code = frame.f_code
-            self.calls[code.co_filename].add(f"{code.co_qualname}:{code.co_firstlineno}")
+            last = max(
+                (line for _, _, line in code.co_lines() if line is not None), default=code.co_firstlineno
+            )
+            self.calls[code.co_filename][f"{code.co_qualname}:{code.co_firstlineno}"] = (
+                last - code.co_firstlineno + 1
+            )
 
     async def trace(self, request: Awaitable[httpx.Response]) -> httpx.Response:
         sys.setprofile(self._profile)
@@ -123,30 +130,34 @@ PLUMBING = frozenset(
 
 
 def report(calls: Calls) -> None:
-    totals = {True: [0, 0, 0], False: [0, 0, 0]}
+    """Per module: its lines, the functions the cases called and the lines of those functions."""
+    totals = {True: [0, 0, 0, 0], False: [0, 0, 0, 0]}
     for path in sorted(calls):
         name = str(Path(path).relative_to(ROOT))
         lines = len(Path(path).read_text().splitlines())
+        functions, run = len(calls[path]), sum(calls[path].values())
         shared = name in PLUMBING
-        totals[shared] = [a + b for a, b in zip(totals[shared], (1, lines, len(calls[path])), strict=True)]
+        totals[shared] = [a + b for a, b in zip(totals[shared], (1, lines, functions, run), strict=True)]
         mark = " (every request)" if shared else ""
-        print(f"  {name:42} {lines:5} lines  {len(calls[path]):3} functions called{mark}")
+        print(f"  {name:42} {lines:5} lines  {functions:3} functions called, {run:4} lines of them{mark}")
     for shared, label in ((False, "hold path"), (True, "plumbing of every request")):
-        modules, lines, functions = totals[shared]
-        print(f"  {label}: {modules} modules, {lines} lines, {functions} functions called")
+        modules, lines, functions, run = totals[shared]
+        print(
+            f"  {label}: {modules} modules, {lines} lines; {functions} functions called, {run} lines of them"
+        )
 
 
 async def main(backends: list[str]) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         databases = TemplateDatabases(Path(workdir))
-        union: Calls = defaultdict(set)
+        union: Calls = defaultdict(dict)
         try:
             for backend in backends:
                 calls, statuses = await measure(backend, databases)
                 print(f"{backend}: {statuses}")
                 report(calls)
                 for path, functions in calls.items():
-                    union[path] |= functions
+                    union[path].update(functions)
         finally:
             await databases.close()
     if len(backends) > 1:
