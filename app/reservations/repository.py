@@ -57,8 +57,8 @@ bookings = table_of(Booking)
 _outbox = table_of(OutboxEvent)
 
 
-class HoldRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A row of ``holds``."""
+class OccupyingRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns holds and bookings share: whose they are and the space they take."""
 
     id: uuid.UUID
     organisation_id: uuid.UUID
@@ -71,48 +71,42 @@ class HoldRow(msgspec.Struct, frozen=True, kw_only=True):
     units: int
     volume_dm3: int
     weight_g: int
-    rate: Decimal
-    minimum: Decimal
     price: Decimal
     currency: str
     state: str
+
+    @property
+    def quantity(self) -> Quantity:
+        return Quantity(
+            load=Load(self.load),
+            allotment_id=self.allotment_id,
+            pool_id=self.pool_id,
+            units=self.units,
+            volume_dm3=self.volume_dm3,
+            weight_g=self.weight_g,
+        )
+
+
+class HoldRow(OccupyingRow, frozen=True, kw_only=True):
+    """A row of ``holds``."""
+
+    rate: Decimal
+    minimum: Decimal
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None
 
-    @property
-    def quantity(self) -> Quantity:
-        return _quantity(self)
 
-
-class BookingRow(msgspec.Struct, frozen=True, kw_only=True):
+class BookingRow(OccupyingRow, frozen=True, kw_only=True):
     """A row of ``bookings``."""
 
-    id: uuid.UUID
     reference: str
     hold_id: uuid.UUID
-    organisation_id: uuid.UUID
-    placed_by_id: uuid.UUID | None
-    sailing_id: uuid.UUID
-    allotment_id: uuid.UUID | None
-    pool_id: uuid.UUID | None
-    load: str
-    size_type: str
-    units: int
-    volume_dm3: int
-    weight_g: int
-    price: Decimal
-    currency: str
     cargo: dict[str, Any]
     parties: dict[str, Any]
-    state: str
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @property
-    def quantity(self) -> Quantity:
-        return _quantity(self)
 
 
 class BookingInContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,17 +119,6 @@ class BookingInContext(msgspec.Struct, frozen=True, kw_only=True):
     quoted_rate: Decimal
     quoted_minimum: Decimal
     now: datetime
-
-
-def _quantity(row: HoldRow | BookingRow) -> Quantity:
-    return Quantity(
-        load=Load(row.load),
-        allotment_id=row.allotment_id,
-        pool_id=row.pool_id,
-        units=row.units,
-        volume_dm3=row.volume_dm3,
-        weight_g=row.weight_g,
-    )
 
 
 def hold_row(row: Any) -> HoldRow:

@@ -9,12 +9,12 @@ import msgspec
 from app.domain.states import Load
 from app.domain.units import from_milli
 from app.events import outbox
-from app.reservations.repository import BookingRow, HoldRow
+from app.reservations.repository import BookingRow, HoldRow, OccupyingRow
 from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
 from app.schemas import Money
 
 
-def _space(row: HoldRow | BookingRow) -> dict[str, Any]:
+def _space(row: OccupyingRow) -> dict[str, Any]:
     """The fields holds and bookings share: owner, sailing and quantity in API units."""
     lcl = row.load == Load.LCL
     return {
