@@ -6,10 +6,10 @@
 
 - the whole request (the ASGI call), and the POST /v1/holds requests among them;
 - ``authenticate`` (the bearer key lookup, cached for a few seconds);
-- ``idempotency.begin`` (the key's claim, a transaction of its own);
-- ``holds.place_hold`` (the hold's transaction), and inside every transaction: the wait for a
-  pooled connection, each statement by kind (its round trip, and any wait on a row lock), and
-  the commit.
+- ``idempotency.begin`` (the key's lease, for POSTs other than holds);
+- ``holds.place_hold`` (the hold, from the read of its sailing to its commit), and on every
+  connection: the wait for a pooled one, each statement by kind (its round trip, and any wait
+  on a row lock), and the commit.
 
 On shutdown (SIGTERM) it writes count, mean and p50 of each phase in milliseconds to the report,
 and with ``--cprofile`` the CPU profile of the whole server (``python -m pstats`` reads it).
@@ -152,9 +152,9 @@ def instrument() -> None:
     replace(
         app.events.idempotency,
         "begin",
-        lambda f: timed("idempotency claim: idempotency.begin (claimed requests only)", f),
+        lambda f: timed("idempotency lease: idempotency.begin (leased requests only)", f),
     )
-    replace(app.reservations.holds, "place_hold", lambda f: timed("hold transaction: holds.place_hold", f))
+    replace(app.reservations.holds, "place_hold", lambda f: timed("hold: holds.place_hold", f))
     replace(app.main, "create_engine", lambda f: lambda *a, **k: instrument_engine(f(*a, **k)))
     instrument_transactions()
     instrument_prepared()
