@@ -90,7 +90,7 @@ class CarrierAdapters:
         return self.breakers.for_carrier(scac).state
 
     async def aclose(self) -> None:
-        """Close every adapter (connections, files); the registry may be used again after."""
+        """Close every adapter (connections, files); the adapters may be used again after."""
         adapters = [adapter for _, adapter in self._adapters.values()]
         self._adapters.clear()
         for adapter in adapters:

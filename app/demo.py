@@ -49,11 +49,11 @@ async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
                 scac=scac, name=name, adapter_kind="simulated", adapter_settings={**settings, "weeks": weeks}
             ),
         )
-    registry = CarrierAdapters()
+    adapters = CarrierAdapters()
     try:
-        await sync_all(rt, registry)
+        await sync_all(rt, adapters)
     finally:
-        await registry.aclose()
+        await adapters.aclose()
     keys = DemoKeys()
     for org_name, kind in (("Demo Operations", OrgKind.OPERATOR), ("Demo Exporter", OrgKind.SHIPPER)):
         org = await accounts.create_organisation(rt, OrganisationCreate(name=org_name, kind=kind))

@@ -19,7 +19,7 @@ class ReconcileAdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
-    dependencies = {"registry": Provide(provide_carrier_adapters)}
+    dependencies = {"adapters": Provide(provide_carrier_adapters)}
 
     @post("/reconcile", summary="Apply pending carrier changes and poll carrier bookings now")
     async def reconcile(
@@ -27,11 +27,11 @@ class ReconcileAdminController(Controller):
         request: AnyRequest,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierAdapters,
+        adapters: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[ReconcileReport]:
         """Cuts, schedule changes and cancellations the carrier sync recorded are carried out
         (holds released, bookings rolled with an alternative offered); safe to repeat."""
         return await run_idempotent(
-            request, rt, actor, lambda finish: service.reconcile(rt, registry, finish), status=200
+            request, rt, actor, lambda finish: service.reconcile(rt, adapters, finish), status=200
         )

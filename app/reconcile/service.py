@@ -29,9 +29,10 @@ log = structlog.get_logger("slotpool.reconcile")
 
 
 async def reconcile(
-    rt: Runtime, registry: CarrierAdapters | None = None, finish: Finish | None = None
+    rt: Runtime, adapters: CarrierAdapters | None = None, finish: Finish | None = None
 ) -> ReconcileReport:
-    """Apply pending carrier changes; with a ``registry``, also poll unsettled carrier bookings."""
+    """Apply pending carrier changes; with the carrier ``adapters``, also poll unsettled carrier
+    bookings."""
     report = ReconcileReport(started_at=rt.clock.app_now(), changes_handled={})
     handled: Counter[str] = Counter()
     after = 0
@@ -59,8 +60,8 @@ async def reconcile(
         else:
             report.changes_left += 1
     report.changes_handled = dict(handled)
-    if registry is not None:
-        report.carrier_bookings = await poll_carrier_bookings(rt, registry)
+    if adapters is not None:
+        report.carrier_bookings = await poll_carrier_bookings(rt, adapters)
     if handled or report.changes_left:
         log.info("reconcile.done", handled=dict(handled), left=report.changes_left)
     if finish is not None:
