@@ -107,6 +107,16 @@ def plan_cuts(
     return cuts
 
 
+def holds_to_release(cuts: Sequence[Cut]) -> list[uuid.UUID]:
+    """Every hold the cuts let go, each cut's newest first."""
+    return [hold for cut in cuts for hold in cut.plan.release]
+
+
+def bookings_to_roll(cuts: Sequence[Cut]) -> list[uuid.UUID]:
+    """Every booking the cuts roll, each cut's newest first."""
+    return [booking for cut in cuts for booking in cut.plan.roll]
+
+
 def containers_needed(pool: PoolUse, volume_dm3: int, weight_g: int) -> int:
     """Whole containers the pool needs for this much cargo."""
     return max(

@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.shrink import AllotmentUse, Occupant, plan_cuts
+from app.domain.shrink import AllotmentUse, Cut, Occupant, bookings_to_roll, holds_to_release, plan_cuts
 from app.events import outbox
 from app.inventory.repository import AnyRow, pools
 from app.reconcile import alternatives, repository
@@ -43,6 +43,13 @@ class ShrinkOutcome:
     alternatives_unavailable: int = 0
     complete: bool = True
 
+    def count_rolled(self, offered: alternatives.Alternative | None) -> None:
+        self.bookings_rolled += 1
+        if offered is None:
+            self.alternatives_unavailable += 1
+        else:
+            self.alternatives_offered += 1
+
 
 async def shrink_allotments(
     rt: Runtime,
@@ -58,44 +65,21 @@ async def shrink_allotments(
         return outcome
     now_sql = rt.clock.now_sql(rt.dialect)
     at: datetime = (await conn.execute(select(now_sql))).scalar_one()
-    pool_ids = list(
-        (await conn.execute(select(pools.c.id).where(pools.c.allotment_id.in_(allotment_ids)))).scalars()
-    )
-    held = await repository.lock_active_holds(conn, allotment_ids, pool_ids)
-    booked = await repository.lock_rollable_bookings(conn, allotment_ids, pool_ids)
-    pool_uses = await repository.lock_pools_of(conn, allotment_ids)
-    cuts = plan_cuts(
-        await repository.lock_allotments(conn, allotment_ids),
-        pool_uses,
-        units_wanted,
-        [Occupant(row.id, row.quantity) for row in held],
-        [Occupant(row.id, row.quantity) for row in booked],
-    )
+    cuts = await _locked_plan(conn, allotment_ids, units_wanted)
     outcome.complete = all(cut.plan.complete for cut in cuts)
-    release = [i for cut in cuts for i in cut.plan.release]
-    roll = [i for cut in cuts for i in cut.plan.roll]
+    release, roll = holds_to_release(cuts), bookings_to_roll(cuts)
     # RETURNING gives rows in no particular order: events follow the plan's (newest first).
     released = _in_order(await repository.release_holds(conn, release, now_sql), release)
     rolled = _in_order(await repository.roll_bookings(conn, roll, now_sql), roll)
     await reservations.give_back(conn, (row.quantity for row in released), "held")
     await reservations.give_back(conn, (row.quantity for row in rolled), "booked")
-    for cut in cuts:
-        if cut.pool is not None and cut.plan.containers_returned:
-            await repository.return_containers(conn, cut.pool, cut.plan.containers_returned)
-        if cut.plan.units_total < cut.allotment.units_total:
-            by = cut.allotment.units_total - cut.plan.units_total
-            lowered = await repository.lower_total(conn, cut.allotment.id, by)
-            assert lowered, "allotment still over its new total after the plan"
+    await _lower_counters(conn, cuts)
     await outbox.record(conn, [_released_event(row, cause) for row in released], at)
     outcome.holds_released = len(released)
     for booking in rolled:
         offered = await alternatives.offer_alternative(rt, conn, booking, sailing)
         await _announce_rolled(conn, booking, cause, offered, at)
-        outcome.bookings_rolled += 1
-        if offered is None:
-            outcome.alternatives_unavailable += 1
-        else:
-            outcome.alternatives_offered += 1
+        outcome.count_rolled(offered)
     log.info(
         "allotments.shrunk",
         sailing_id=str(sailing.id),
@@ -104,6 +88,39 @@ async def shrink_allotments(
         bookings_rolled=outcome.bookings_rolled,
     )
     return outcome
+
+
+async def _locked_plan(
+    conn: AsyncConnection,
+    allotment_ids: Sequence[uuid.UUID],
+    units_wanted: Callable[[AllotmentUse], int | None],
+) -> list[Cut]:
+    """Lock what the cuts touch in the lock order (holds and bookings, pools, allotments), then
+    plan on rows nobody else can change until the transaction ends."""
+    pool_ids = list(
+        (await conn.execute(select(pools.c.id).where(pools.c.allotment_id.in_(allotment_ids)))).scalars()
+    )
+    held = await repository.lock_active_holds(conn, allotment_ids, pool_ids)
+    booked = await repository.lock_rollable_bookings(conn, allotment_ids, pool_ids)
+    pool_uses = await repository.lock_pools_of(conn, allotment_ids)
+    return plan_cuts(
+        await repository.lock_allotments(conn, allotment_ids),
+        pool_uses,
+        units_wanted,
+        [Occupant(row.id, row.quantity) for row in held],
+        [Occupant(row.id, row.quantity) for row in booked],
+    )
+
+
+async def _lower_counters(conn: AsyncConnection, cuts: Sequence[Cut]) -> None:
+    """Give the plans' empty pool containers back, then lower each allotment's total."""
+    for cut in cuts:
+        if cut.pool is not None and cut.plan.containers_returned:
+            await repository.return_containers(conn, cut.pool, cut.plan.containers_returned)
+        if cut.plan.units_total < cut.allotment.units_total:
+            by = cut.allotment.units_total - cut.plan.units_total
+            lowered = await repository.lower_total(conn, cut.allotment.id, by)
+            assert lowered, "allotment still over its new total after the plan"
 
 
 def _in_order(rows: list[Row], ids: list[uuid.UUID]) -> list[Row]:

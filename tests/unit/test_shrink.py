@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.capacity import Quantity
-from app.domain.shrink import AllotmentUse, Occupant, PoolUse, plan_cuts, plan_shrink
+from app.domain.shrink import (
+    AllotmentUse,
+    Occupant,
+    PoolUse,
+    bookings_to_roll,
+    holds_to_release,
+    plan_cuts,
+    plan_shrink,
+)
 from app.domain.states import Load
 
 ALLOTMENT = uuid.uuid4()
@@ -131,6 +139,7 @@ def test_each_allotment_is_planned_with_its_own_occupants_and_pool() -> None:
     assert cuts[0].pool.id == POOL
     assert cuts[0].plan.release == [mine.id, in_my_pool.id]
     assert (cuts[0].plan.containers_returned, cuts[0].plan.units_total, cuts[0].plan.complete) == (1, 0, True)
+    assert (holds_to_release(cuts), bookings_to_roll(cuts)) == ([mine.id, in_my_pool.id], [])
 
 
 @given(
