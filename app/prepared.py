@@ -64,23 +64,14 @@ class Prepared:
         if conn.dialect.name != "postgresql" or not _autocommits(conn):
             return list((await conn.execute(self.statement, dict(params))).all())
         compiled = self._compiled or self._compile(conn.dialect)
-        arguments = [
-            value if process is None else process(value)
-            for value, process in zip(_values(compiled, params), compiled.processors, strict=True)
-        ]
         driver = await _driver_connection(conn)
         try:
-            records = await driver.fetch(compiled.sql, *arguments)
+            records = await driver.fetch(compiled.sql, *_arguments(compiled, params))
         except (asyncpg.PostgresError, *_DISCONNECTS) as error:
             if isinstance(error, _DISCONNECTS):
                 await conn.invalidate()
             raise _as_sqlalchemy_error(compiled.sql, error) from error
-        if not any(compiled.results):
-            return [compiled.row(*record) for record in records]
-        return [
-            compiled.row(*(v if p is None else p(v) for v, p in zip(record, compiled.results, strict=True)))
-            for record in records
-        ]
+        return _rows(compiled, records)
 
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Any | None:
         rows = await self.fetch(conn, params)
@@ -133,6 +124,24 @@ def _autocommits(conn: AsyncConnection) -> bool:
         conn.sync_connection is not None
         and conn.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     )
+
+
+def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    """The driver's positional arguments, through SQLAlchemy's bind processors."""
+    return [
+        value if process is None else process(value)
+        for value, process in zip(_values(compiled, params), compiled.processors, strict=True)
+    ]
+
+
+def _rows(compiled: _Compiled, records: Sequence[Any]) -> list[Any]:
+    """The driver's records as named rows, through SQLAlchemy's result processors."""
+    if not any(compiled.results):
+        return [compiled.row(*record) for record in records]
+    return [
+        compiled.row(*(v if p is None else p(v) for v, p in zip(record, compiled.results, strict=True)))
+        for record in records
+    ]
 
 
 def _values(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
