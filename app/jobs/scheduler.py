@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -92,42 +92,39 @@ async def release_unused_allotment(rt: Runtime) -> ReleaseReport | Skipped:
     return report
 
 
-async def _reconcile(rt: Runtime) -> ReconcileReport:
-    # Carrier bookings are polled by the sync job only: one replica calls the carriers.
+async def reconcile_changes(rt: Runtime) -> ReconcileReport:
+    """Apply carrier changes recorded by any sync (an operator's too) without waiting for the
+    next scheduled sync; safe on every replica: each change is locked with ``SKIP LOCKED``.
+    Carrier bookings are polled by the sync job only: one replica calls the carriers."""
     return await reconcile(rt)
 
 
-def _sync_job(settings: Settings) -> ScheduledJob:
-    return ScheduledJob(
-        id="sync-carriers",
-        every_seconds=settings.sync_interval_seconds,
-        run=sync_carriers,
-        leader_key=SYNC_LEADER_KEY,
-    )
+def _job(
+    job_id: str,
+    every: Callable[[Settings], float],
+    run: Callable[[Runtime], Awaitable[object]],
+    leader_key: int | None = None,
+) -> Callable[[Settings], ScheduledJob]:
+    """A job whose body is a service of its feature, run every ``every(settings)`` seconds."""
 
+    def scheduled(settings: Settings) -> ScheduledJob:
+        return ScheduledJob(id=job_id, every_seconds=every(settings), run=run, leader_key=leader_key)
 
-def _reconcile_job(settings: Settings) -> ScheduledJob:
-    """Apply carrier changes recorded by any sync (an operator's too) without waiting for the
-    next scheduled sync; safe on every replica: each change is locked with ``SKIP LOCKED``."""
-    return ScheduledJob(id="reconcile", every_seconds=settings.reconcile_interval_seconds, run=_reconcile)
-
-
-def _release_job(settings: Settings) -> ScheduledJob:
-    return ScheduledJob(
-        id="release-unused-allotment",
-        every_seconds=settings.release_interval_seconds,
-        run=release_unused_allotment,
-        leader_key=RELEASE_LEADER_KEY,
-    )
+    return scheduled
 
 
 # Every job this service runs; cut-off closing and webhook delivery join here.
 JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     expire_holds.scheduled,
     purge.scheduled,
-    _sync_job,
-    _reconcile_job,
-    _release_job,
+    _job("sync-carriers", lambda s: s.sync_interval_seconds, sync_carriers, SYNC_LEADER_KEY),
+    _job("reconcile", lambda s: s.reconcile_interval_seconds, reconcile_changes),
+    _job(
+        "release-unused-allotment",
+        lambda s: s.release_interval_seconds,
+        release_unused_allotment,
+        RELEASE_LEADER_KEY,
+    ),
 )
 
 
