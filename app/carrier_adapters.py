@@ -1,22 +1,31 @@
 """The process's carrier adapters and circuit breakers, made in ``create_app``, never at import.
 
-Adapters keep state worth keeping between syncs (HTTP connection pools, a simulated carrier's
-script position), so one adapter per carrier lives as long as the process, rebuilt only when the
-carrier row's kind or settings change. One ``BreakerBoard`` makes a carrier that keeps failing
-stop being called for a cool-down, whoever triggers the sync.
+Adapters keep what is worth keeping between calls (HTTP connection pools, OAuth2 tokens), so
+one adapter per carrier lives as long as the process, rebuilt only when the carrier row's kind
+or settings change. What they must remember beyond the process (releases, a simulated
+carrier's state, interchange numbers) goes to the database through the `CarrierStore` handed
+to them. Sealed credentials in the row's settings are opened only here, to build the adapter.
+One ``BreakerBoard`` makes a carrier that keeps failing stop being called for a cool-down,
+whoever triggers the sync.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.sync.carrier_store import DatabaseCarrierStore
+from app.sync.credentials import open_settings
 from carriers.base import CarrierAdapter
 from carriers.fanout import BreakerBoard, BreakerState
 from carriers.registry import build_adapter
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 class CarrierAdapters:
@@ -44,25 +53,38 @@ class CarrierAdapters:
         self.breakers = BreakerBoard(failure_threshold=failure_threshold, cool_down=cool_down)
         # Syncs in one process take turns: a manual trigger during a scheduled sync waits.
         self.sync_lock = asyncio.Lock()
-        self._adapters: dict[str, tuple[str, CarrierAdapter]] = {}
+        # By SCAC: the row's fingerprint, the engine the adapter's store writes to (None: an
+        # adapter installed from outside, good for any), and the adapter.
+        self._adapters: dict[str, tuple[str, int | None, CarrierAdapter]] = {}
+        self._stores: dict[int, tuple[AsyncEngine, DatabaseCarrierStore]] = {}
+
+    def store(self, rt: Runtime) -> DatabaseCarrierStore:
+        """The carrier store over this runtime's database (one per engine)."""
+        kept = self._stores.get(id(rt.engine))
+        if kept is None or kept[0] is not rt.engine:
+            kept = (rt.engine, DatabaseCarrierStore(rt.engine, rt.clock.app_now))
+            self._stores[id(rt.engine)] = kept
+        return kept[1]
 
     async def adapter_for(
-        self, scac: str, kind: str, settings: Mapping[str, Any], clock: Callable[[], datetime]
+        self, rt: Runtime, scac: str, kind: str, settings: Mapping[str, Any]
     ) -> CarrierAdapter:
-        """The cached adapter of a carrier row, rebuilt if the row's kind or settings changed.
-        Bad settings raise ValueError (from ``carriers.registry.build_adapter``)."""
+        """The cached adapter of a carrier row, rebuilt if the row's kind or settings changed
+        (or the runtime's database). Bad settings, or sealed credentials the configured keys
+        cannot open, raise ValueError."""
         fingerprint = _fingerprint(kind, settings)
         cached = self._adapters.get(scac)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
-        adapter = build_adapter(kind, scac, settings, clock=clock)
-        self._adapters[scac] = (fingerprint, adapter)
+        if cached is not None and cached[0] == fingerprint and cached[1] in (None, id(rt.engine)):
+            return cached[2]
+        opened = open_settings(rt.secrets, kind, settings)
+        adapter = build_adapter(kind, scac, opened, clock=rt.clock.app_now, store=self.store(rt))
+        self._adapters[scac] = (fingerprint, id(rt.engine), adapter)
         if cached is not None:
-            await cached[1].aclose()
+            await cached[2].aclose()
         return adapter
 
     async def adapters_for_rows(
-        self, rows: Iterable[Any], clock: Callable[[], datetime]
+        self, rt: Runtime, rows: Iterable[Any]
     ) -> tuple[dict[str, CarrierAdapter], dict[str, str]]:
         """Adapters for carrier rows by SCAC, and why a carrier has none (bad settings)."""
         adapters: dict[str, CarrierAdapter] = {}
@@ -70,7 +92,7 @@ class CarrierAdapters:
         for row in rows:
             try:
                 adapters[row.scac] = await self.adapter_for(
-                    row.scac, row.adapter_kind, row.adapter_settings, clock
+                    rt, row.scac, row.adapter_kind, row.adapter_settings
                 )
             except ValueError as error:
                 refused[row.scac] = f"settings: {error}"
@@ -79,19 +101,19 @@ class CarrierAdapters:
     def install(self, scac: str, kind: str, settings: Mapping[str, Any], adapter: CarrierAdapter) -> None:
         """Use ``adapter`` for the carrier row with this kind and settings, as if built from it
         (an adapter built elsewhere, a test's scripted carrier); replaced when the row changes."""
-        self._adapters[scac] = (_fingerprint(kind, settings), adapter)
+        self._adapters[scac] = (_fingerprint(kind, settings), None, adapter)
 
     def cached(self, scac: str) -> CarrierAdapter | None:
         """The adapter built for ``scac``, if any (tests and demos inspect simulated carriers)."""
         cached = self._adapters.get(scac)
-        return cached[1] if cached is not None else None
+        return cached[2] if cached is not None else None
 
     def breaker_state(self, scac: str) -> BreakerState:
         return self.breakers.for_carrier(scac).state
 
     async def aclose(self) -> None:
         """Close every adapter (connections, files); the adapters may be used again after."""
-        adapters = [adapter for _, adapter in self._adapters.values()]
+        adapters = [adapter for _, _, adapter in self._adapters.values()]
         self._adapters.clear()
         for adapter in adapters:
             await adapter.aclose()

@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     live_query_timeout_seconds: float = 3.0
     # Pull schedules and allocations from every carrier, then reconcile (single leader).
     sync_interval_seconds: float = 300.0
+    # A carrier that drops cancelled sailings from its schedules (DCSA) cancels one only when
+    # this many consecutive complete answers left it out, and it has been missing this long.
+    sync_absent_syncs_to_cancel: int = 3
+    sync_absent_hours_to_cancel: float = 6.0
     # Apply recorded carrier changes (any replica; changes are locked row by row).
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
@@ -91,6 +95,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         )
         if min(intervals) <= 0:
             raise ValueError("sync, reconcile and release intervals must be positive")
+        if self.sync_absent_syncs_to_cancel < 1 or self.sync_absent_hours_to_cancel < 0:
+            raise ValueError("a cancellation by absence needs >= 1 sync and a margin >= 0 hours")
         if self.outbox_retention_days < 0 or self.job_misfire_grace_seconds <= 0:
             raise ValueError("outbox retention must be >= 0 and the misfire grace positive")
 

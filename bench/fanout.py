@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from carriers.base import CarrierAdapter, SailingOffer, ScheduleQuery
+from carriers.base import CarrierAdapter, ScheduleAnswer, ScheduleQuery
 from carriers.fanout import BreakerBoard, fan_out
 from carriers.simulated import build_simulated
 
@@ -29,7 +29,7 @@ def percentile(samples: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def schedules(adapter: CarrierAdapter) -> list[SailingOffer]:
+async def schedules(adapter: CarrierAdapter) -> ScheduleAnswer:
     return await adapter.schedules(QUERY)
 
 

@@ -16,6 +16,10 @@ import msgspec
 
 SailingStatus = Literal["scheduled", "cancelled"]
 LoadType = Literal["FCL", "LCL"]
+# Who moves the container at each end: container yard, store door (carrier haulage), or the
+# carrier's container freight station (DCSA receiptTypeAtOrigin / deliveryTypeAtDestination).
+ServiceType = Literal["CY", "SD", "CFS"]
+TemperatureUnit = Literal["CEL", "FAH"]
 
 
 class SailingKey(msgspec.Struct, kw_only=True, frozen=True):
@@ -48,12 +52,18 @@ class ScheduleQuery(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class OfferedAllocation(msgspec.Struct, kw_only=True, frozen=True):
-    """Containers of one ISO 6346 size-type the carrier gives the platform on a sailing."""
+    """Containers of one ISO 6346 size-type the carrier gives the platform on a sailing.
+
+    ``allocated_at`` dates the allocation: units released to the carrier before that moment
+    are part of it already, units released after it come off it. None means "an allocation
+    older than any release": it never lifts an allotment above what was released.
+    """
 
     size_type: str
     units: int
     rate: Decimal
     currency: str
+    allocated_at: datetime | None = None
 
 
 class SailingOffer(msgspec.Struct, kw_only=True, frozen=True):
@@ -64,9 +74,10 @@ class SailingOffer(msgspec.Struct, kw_only=True, frozen=True):
     """
 
     carrier_scac: str
-    service_code: str
-    vessel_name: str
-    vessel_imo: str | None
+    # Carriers may leave the service or the vessel out (a vessel to be named): still a sailing.
+    service_code: str | None = None
+    vessel_name: str | None = None
+    vessel_imo: str | None = None
     voyage_number: str
     port_of_loading: str
     port_of_discharge: str
@@ -87,6 +98,23 @@ class SailingOffer(msgspec.Struct, kw_only=True, frozen=True):
         )
 
 
+class ScheduleAnswer(msgspec.Struct, kw_only=True, frozen=True):
+    """A carrier's answer to a schedule query.
+
+    ``complete`` is False when the adapter knows it may have missed sailings: a page that
+    failed, routes or sheets it skipped (listed in ``problems``). A sailing absent from an
+    incomplete answer tells nothing about that sailing.
+    """
+
+    offers: list[SailingOffer]
+    complete: bool = True
+    problems: list[str] = []
+    # The ORIGIN-DESTINATION pairs (UN/LOCODEs) the answer covers, when an adapter asks lane by
+    # lane; None when it answers for every sailing it has. A sailing of another lane is not
+    # missing from the answer: it was not asked about.
+    lanes: list[str] | None = None
+
+
 class AllocationStatus(msgspec.Struct, kw_only=True, frozen=True):
     """The carrier's current allocation on one sailing, as of a moment."""
 
@@ -97,7 +125,7 @@ class AllocationStatus(msgspec.Struct, kw_only=True, frozen=True):
 
 class Party(msgspec.Struct, kw_only=True, frozen=True):
     """A shipper, consignee or notify party. `address` is the street line; `country_code` is
-    ISO 3166-1 alpha-2."""
+    ISO 3166-1 alpha-2; `contact_name` the person to ask (the party's name when absent)."""
 
     name: str
     address: str | None = None
@@ -106,15 +134,73 @@ class Party(msgspec.Struct, kw_only=True, frozen=True):
     country_code: str | None = None
     email: str | None = None
     phone: str | None = None
+    contact_name: str | None = None
+
+
+class Address(msgspec.Struct, kw_only=True, frozen=True):
+    """A street address (a store door, a warehouse)."""
+
+    street: str
+    city: str
+    country_code: str
+    street_number: str | None = None
+    postal_code: str | None = None
+
+
+class Location(msgspec.Struct, kw_only=True, frozen=True):
+    """A place cargo is handed over at: a UN/LOCODE, a named facility, a street address, or
+    several of them naming the same place."""
+
+    un_location_code: str | None = None
+    name: str | None = None
+    address: Address | None = None
 
 
 class DangerousGoods(msgspec.Struct, kw_only=True, frozen=True):
-    """One dangerous-goods line: UN number (4 digits) and IMDG class (e.g. "3", "2.1")."""
+    """One dangerous-goods entry: UN number (4 digits) and IMDG class (e.g. "3", "2.1").
+
+    ``gross_weight_kg`` is this entry's weight with its packaging; when a cargo line carries a
+    single entry, the line's weight stands for it.
+    """
 
     un_number: str
     imo_class: str
     proper_shipping_name: str | None = None
+    technical_name: str | None = None
     packing_group: int | None = None
+    is_marine_pollutant: bool = False
+    is_limited_quantity: bool = False
+    ems_number: str | None = None
+    flash_point_celsius: Decimal | None = None
+    gross_weight_kg: Decimal | None = None
+
+
+class ReeferSettings(msgspec.Struct, kw_only=True, frozen=True):
+    """An operating reefer: the temperature the cargo needs (DCSA activeReeferSettings)."""
+
+    temperature_setpoint: Decimal
+    temperature_unit: TemperatureUnit = "CEL"
+    humidity_setpoint: Decimal | None = None
+    is_pre_cooling_required: bool = False
+
+
+class CargoLine(msgspec.Struct, kw_only=True, frozen=True):
+    """One commodity in the booked containers, with its outer packaging.
+
+    ``package_code`` is a UN/ECE Recommendation 21 code (e.g. "CT" carton, "DR" drum);
+    dangerous goods give their IMDG packaging code (``imo_packaging_code``, e.g. "1A1") or,
+    failing that, a package code. ``hs_codes`` are 6-12 digit HS codes.
+    """
+
+    description: str
+    hs_codes: list[str]
+    packages: int
+    gross_weight_kg: Decimal
+    volume_cbm: Decimal
+    package_code: str | None = None
+    imo_packaging_code: str | None = None
+    packaging_description: str | None = None
+    dangerous_goods: list[DangerousGoods] = []
 
 
 class CarrierBookingStatus(enum.StrEnum):
@@ -130,20 +216,49 @@ class CarrierBookingStatus(enum.StrEnum):
 
 
 class BookingRequest(msgspec.Struct, kw_only=True, frozen=True):
-    """A booking the platform places with a carrier on one sailing and size-type."""
+    """A booking the platform places with a carrier on one sailing and size-type: an FCL
+    booking of a shipper, or the master booking of a consolidated LCL container (the platform
+    is then the shipper, ``cargo_movement`` still FCL at the carrier: it receives a full box).
+
+    The sailing is named by its voyage (with ``service_code`` or the vessel, as carriers ask),
+    or by the ``routing_reference`` a carrier gave with its schedule. ``SD`` (store door) at
+    origin needs ``place_of_receipt`` with the door's address and may give
+    ``container_positioning_at``; ``SD`` at destination needs ``place_of_delivery``. Reefer
+    size-types carry ``reefer`` settings, or travel as ``non_operating_reefer``.
+    """
 
     reference: str
     sailing: SailingKey
+    service_code: str | None = None
+    vessel_name: str | None = None
+    vessel_imo: str | None = None
+    routing_reference: str | None = None
     size_type: str
     units: int
-    cargo_description: str
-    hs_code: str
-    gross_weight_kg: Decimal
-    volume_cbm: Decimal
-    dangerous_goods: list[DangerousGoods] = []
+    cargo_movement: LoadType = "FCL"
+    receipt_type_at_origin: ServiceType = "CY"
+    delivery_type_at_destination: ServiceType = "CY"
+    place_of_receipt: Location | None = None
+    place_of_delivery: Location | None = None
+    pre_carriage_mode: str | None = None
+    on_carriage_mode: str | None = None
+    container_positioning_at: datetime | None = None
+    reefer: ReeferSettings | None = None
+    non_operating_reefer: bool = False
+    cargo: list[CargoLine]
     shipper: Party
     consignee: Party
     notify: Party | None = None
+
+    @property
+    def gross_weight_kg(self) -> Decimal:
+        """Weight of every cargo line together."""
+        return sum((line.gross_weight_kg for line in self.cargo), Decimal(0))
+
+    @property
+    def dangerous_goods(self) -> list[DangerousGoods]:
+        """Every dangerous-goods entry of every cargo line."""
+        return [dg for line in self.cargo for dg in line.dangerous_goods]
 
 
 class BookingAck(msgspec.Struct, kw_only=True, frozen=True):
@@ -160,6 +275,8 @@ class BookingStatusReport(msgspec.Struct, kw_only=True, frozen=True):
     status: CarrierBookingStatus
     carrier_booking_number: str | None = None
     reason: str | None = None
+    # When the carrier's booking was in this state (the notification's time); None when polled.
+    reported_at: datetime | None = None
 
 
 class UnitRelease(msgspec.Struct, kw_only=True, frozen=True):
@@ -219,17 +336,57 @@ class ManifestReceipt(msgspec.Struct, kw_only=True, frozen=True):
     accepted: bool
 
 
-class CarrierError(Exception):
-    """Something went wrong talking to carrier `scac`."""
+class ErrorDetail(msgspec.Struct, kw_only=True, frozen=True):
+    """One thing wrong, where known: the property (a JSON path, a sheet row) and why."""
 
-    def __init__(self, scac: str, message: str) -> None:
+    message: str
+    property: str | None = None
+
+
+class CarrierError(Exception):
+    """Something went wrong talking to carrier `scac`.
+
+    ``status`` is the carrier's HTTP status where there was one; ``errors`` lists what the
+    carrier (or our own check before sending) found wrong, one entry per property.
+    """
+
+    def __init__(
+        self,
+        scac: str,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: list[ErrorDetail] | None = None,
+    ) -> None:
         super().__init__(f"{scac}: {message}")
         self.scac = scac
         self.message = message
+        self.status = status
+        self.errors = errors or []
 
 
 class RetryableCarrierError(CarrierError):
-    """Worth trying again later: timeouts, connection errors, 5xx, 429."""
+    """Worth trying again later: timeouts, connection errors, 5xx, 429.
+
+    ``retry_after`` is the wait in seconds the carrier asked for (``Retry-After`` on 429/503).
+    """
+
+    def __init__(
+        self,
+        scac: str,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: list[ErrorDetail] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(scac, message, status=status, errors=errors)
+        self.retry_after = retry_after
+
+    @property
+    def rate_limited(self) -> bool:
+        """The carrier is healthy but wants fewer calls (HTTP 429)."""
+        return self.status == 429
 
 
 class PermanentCarrierError(CarrierError):
@@ -240,6 +397,11 @@ class MalformedCarrierAnswer(PermanentCarrierError):
     """The carrier answered, but with bad JSON or a payload that breaks its own schema."""
 
 
+class InvalidCarrierRequest(PermanentCarrierError):
+    """What we were asked to send breaks the carrier's rules (a field too long, a condition of
+    the standard unmet); refused before sending, never truncated. ``errors`` lists each."""
+
+
 class CarrierAdapter(Protocol):
     """One carrier, whatever it speaks. Every call is a coroutine and raises only
     `CarrierError` subclasses; `kind` is "dcsa", "feed" or "simulated"."""
@@ -247,8 +409,9 @@ class CarrierAdapter(Protocol):
     scac: str
     kind: str
 
-    async def schedules(self, query: ScheduleQuery) -> list[SailingOffer]:
-        """Sailings matching the query, with the allocation offered on each."""
+    async def schedules(self, query: ScheduleQuery) -> ScheduleAnswer:
+        """Sailings matching the query, with the allocation offered on each, and whether the
+        answer is complete."""
         ...
 
     async def allocation(self, key: SailingKey) -> AllocationStatus:

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, Literal, TypeVar
 
 import msgspec
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_random_exponential
 
 from carriers.base import CarrierAdapter, RetryableCarrierError
 
@@ -101,6 +104,11 @@ class CircuitBreaker:
             self._opened_at = self._clock()
         self._trial_running = False
 
+    def record_rate_limited(self) -> None:
+        """The carrier answered 429: alive, only asking for fewer calls. Neither a failure (it
+        opens nothing) nor a success (an open breaker stays open); a trial may run again."""
+        self._trial_running = False
+
 
 class BreakerBoard:
     """One circuit breaker per SCAC, created on first use with the same settings."""
@@ -180,6 +188,12 @@ async def fan_out(
             )
             continue
         exc = task.exception()
+        if isinstance(exc, RetryableCarrierError) and exc.rate_limited:
+            breaker.record_rate_limited()
+            notices[scac] = CarrierNotice(
+                scac=scac, status="error", detail=_describe(exc), elapsed_ms=elapsed_ms
+            )
+            continue
         if exc is not None:
             breaker.record_failure()
             notices[scac] = CarrierNotice(
@@ -200,24 +214,59 @@ def _forget(task: asyncio.Task[object]) -> None:
         task.exception()  # mark retrieved: a late failure is already reported as a timeout
 
 
+class _BackOff:
+    """Full jitter (a random wait between 0 and ``backoff`` x 2^attempt, at most ``cap``),
+    unless the carrier said how long to wait (``Retry-After``): then exactly that."""
+
+    def __init__(self, backoff: float, cap: float) -> None:
+        self._jitter = wait_random_exponential(multiplier=backoff, max=cap)
+
+    def __call__(self, state: RetryCallState) -> float:
+        asked = _retry_after(state)
+        return asked if asked is not None else float(self._jitter(state))
+
+
+class _AskedTooLong(stop_base):
+    """Stop when the carrier asks to wait longer than we are prepared to."""
+
+    def __init__(self, cap: float) -> None:
+        self._cap = cap
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        asked = _retry_after(retry_state)
+        return asked is not None and asked > self._cap
+
+
+def _retry_after(state: RetryCallState) -> float | None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return error.retry_after if isinstance(error, RetryableCarrierError) else None
+
+
 async def retrying(
     call: Callable[[], Awaitable[T]],
     *,
     attempts: int = 3,
     backoff: float = 0.2,
+    cap: float = 30.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Call again on `RetryableCarrierError`, up to `attempts` times, waiting `backoff`,
-    2x`backoff`, 4x`backoff`... between tries. Use only for idempotent calls (schedules,
-    allocation, booking_status, release_units with its release_id): a retried booking could be
-    placed twice."""
+    """Call again on `RetryableCarrierError`, up to `attempts` times in all, with exponential
+    backoff and full jitter, or after the `Retry-After` the carrier gave (a carrier asking for
+    more than `cap` seconds is not retried: its error is raised). Use only for idempotent calls
+    (schedules, allocation, booking_status, release_units with its release_id): a retried
+    booking could be placed twice. The last error is raised as it was."""
     if attempts < 1:
         raise ValueError("attempts must be >= 1")
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except RetryableCarrierError:
-            if attempt == attempts - 1:
-                raise
-            await sleep(backoff * (2**attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    retryer = AsyncRetrying(
+        stop=stop_after_attempt(attempts) | _AskedTooLong(cap),
+        wait=_BackOff(backoff, cap),
+        retry=retry_if_exception_type(RetryableCarrierError),
+        sleep=sleep,
+        reraise=True,
+    )
+
+    async def attempt() -> T:  # a coroutine function, as tenacity needs to await each try
+        return await call()
+
+    return await retryer(attempt)

@@ -8,6 +8,10 @@ a `script` of changes applied at a given sync, where a sync is one `schedules()`
     {"at_sync": 3, "voyage": "48A0W", "cut_to": 0, "size_type": "22G1"}
     {"at_sync": 2, "voyage": "48A0W", "move_etd_hours": 24}         # ETD, ETA, cut-offs +24 h
     {"at_sync": 4, "voyage": "48A0W", "cancel": true}
+    {"at_sync": 5, "voyage": "48A0W", "allocate": 12}               # a new allocation, dated now
+
+The allocation reported is the scripted figure less the units released to the carrier since
+that allocation was made (a generated allocation predates every release).
 
 Sailings lie on a fixed grid from `EPOCH`, one per lane every 7 / `weekly_sailings` days, and
 each is a pure function of the seed, the lane and its place on the grid: an adapter built at any
@@ -43,10 +47,19 @@ from carriers.base import (
     RetryableCarrierError,
     SailingKey,
     SailingOffer,
+    ScheduleAnswer,
     ScheduleQuery,
     UnitRelease,
 )
 from carriers.settings import parse_settings
+from carriers.store import (
+    CarrierStore,
+    MemoryCarrierStore,
+    ReleaseRecord,
+    net_of_releases,
+    release_once,
+    releases_by_sailing,
+)
 
 Clock = Callable[[], datetime]
 
@@ -67,7 +80,14 @@ class ScriptStep(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_field
     cut_to: int | None = None
     size_type: str | None = None
     move_etd_hours: float | None = None
+    allocate: int | None = None
     cancel: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cut_to is not None and self.allocate is not None:
+            raise ValueError("a step cuts or allocates, not both")
+        if min(self.cut_to or 0, self.allocate or 0) < 0 or self.at_sync < 1:
+            raise ValueError("at_sync >= 1; cut_to and allocate >= 0")
 
 
 class SimulatedSettings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -155,7 +175,7 @@ def generate_sailings(
     return sailings
 
 
-def _apply(offer: SailingOffer, step: ScriptStep) -> SailingOffer:
+def _apply(offer: SailingOffer, step: ScriptStep, applied_at: datetime | None) -> SailingOffer:
     if step.cancel:
         return msgspec.structs.replace(offer, status="cancelled")
     if step.move_etd_hours is not None:
@@ -166,40 +186,53 @@ def _apply(offer: SailingOffer, step: ScriptStep) -> SailingOffer:
             eta=offer.eta + shift,
             cut_offs={code: at + shift for code, at in offer.cut_offs.items()},
         )
-    if step.cut_to is not None:
-        offer = msgspec.structs.replace(
-            offer,
-            allocations=[
-                a
-                if step.size_type not in (None, a.size_type)
-                else msgspec.structs.replace(a, units=min(a.units, step.cut_to))
-                for a in offer.allocations
-            ],
-        )
-    return offer
+    if step.cut_to is None and step.allocate is None:
+        return offer
+    allocations = []
+    for a in offer.allocations:
+        if step.size_type in (None, a.size_type):
+            if step.cut_to is not None:
+                a = msgspec.structs.replace(a, units=min(a.units, step.cut_to))
+            else:
+                a = msgspec.structs.replace(a, units=step.allocate, allocated_at=applied_at)
+        allocations.append(a)
+    return msgspec.structs.replace(offer, allocations=allocations)
+
+
+def _sync_key(number: int) -> str:
+    return f"sync:{number}"
 
 
 class SimulatedCarrier:
-    """A `CarrierAdapter` that invents a plausible carrier from a seed."""
+    """A `CarrierAdapter` that invents a plausible carrier from a seed.
+
+    Its state beyond the seed lives in the `CarrierStore`: how many syncs it has answered
+    (the scripted steps' clock), when each allocating step took effect, the units released to
+    it and its bookings. A restarted process or another replica with the same store answers
+    the same.
+    """
 
     kind = "simulated"
 
-    def __init__(self, scac: str, settings: SimulatedSettings, *, clock: Clock = _utc_now):
+    def __init__(
+        self,
+        scac: str,
+        settings: SimulatedSettings,
+        *,
+        clock: Clock = _utc_now,
+        store: CarrierStore | None = None,
+    ):
         self.scac = scac
         self.settings = settings
         self._clock = clock
-        self._sailings = generate_sailings(scac, settings, clock())
+        self._store = store or MemoryCarrierStore()
+        self._grid = generate_sailings(scac, settings, clock())
         self._faults = random.Random(f"{settings.seed}:{scac}:faults")
-        self._syncs = 0
-        self._bookings: dict[str, BookingStatusReport] = {}
-        self._polls: dict[str, int] = {}
-        self._releases: dict[str, ReleaseReceipt] = {}
         self._manifests: dict[SailingKey, Manifest] = {}
 
-    @property
-    def syncs(self) -> int:
+    async def syncs(self) -> int:
         """How many `schedules()` calls have completed: the scripted steps' clock."""
-        return self._syncs
+        return await self._store.last_number(self.scac, "syncs")
 
     async def _answer(self) -> None:
         """Wait the configured latency, then maybe fail, deterministically from the seed."""
@@ -207,114 +240,122 @@ class SimulatedCarrier:
             await asyncio.sleep(self.settings.latency)
         draw = self._faults.random()
         if draw < self.settings.error_rate:
-            raise RetryableCarrierError(self.scac, "simulated 503 Service Unavailable")
+            raise RetryableCarrierError(self.scac, "simulated 503 Service Unavailable", status=503)
         if draw < self.settings.error_rate + self.settings.malformed_rate:
             raise MalformedCarrierAnswer(self.scac, "simulated malformed JSON")
 
-    def _sailing(self, key: SailingKey) -> SailingOffer:
-        offer = self._sailings.get(key)
+    async def _sailings(self, syncs: int) -> dict[SailingKey, SailingOffer]:
+        """Every sailing as of the ``syncs``-th sync: generated, scripted, less releases."""
+        steps = [step for step in self.settings.script if step.at_sync <= syncs]
+        applied: dict[int, datetime | None] = {}
+        for step in steps:
+            if step.allocate is not None and step.at_sync not in applied:
+                when = await self._store.load(self.scac, _sync_key(step.at_sync))
+                applied[step.at_sync] = datetime.fromisoformat(when.decode()) if when else None
+        released = await releases_by_sailing(self._store, self.scac)
+        sailings = {}
+        for key, offer in self._grid.items():
+            for step in steps:
+                if step.voyage == key.voyage_number:
+                    offer = _apply(offer, step, applied.get(step.at_sync))
+            allocations = net_of_releases(offer.allocations, released[key])
+            sailings[key] = msgspec.structs.replace(offer, allocations=allocations)
+        return sailings
+
+    async def _sailing(self, key: SailingKey) -> SailingOffer:
+        offer = (await self._sailings(await self.syncs())).get(key)
         if offer is None:
             raise PermanentCarrierError(self.scac, f"unknown sailing {key.voyage_number}")
         return offer
 
-    async def schedules(self, query: ScheduleQuery) -> list[SailingOffer]:
+    async def schedules(self, query: ScheduleQuery) -> ScheduleAnswer:
         await self._answer()
-        self._syncs += 1
         now = self._clock()
-        # The window moves with time; sailings already known keep the changes applied to them.
+        syncs = await self._store.next_number(self.scac, "syncs")
+        if any(step.at_sync == syncs and step.allocate is not None for step in self.settings.script):
+            await self._store.save(self.scac, _sync_key(syncs), now.isoformat().encode())
+        # The window moves with time; sailings already known stay known.
         for key, offer in generate_sailings(self.scac, self.settings, now).items():
-            self._sailings.setdefault(key, offer)
-        for step in self.settings.script:
-            if step.at_sync == self._syncs:
-                for key, offer in self._sailings.items():
-                    if key.voyage_number == step.voyage:
-                        self._sailings[key] = _apply(offer, step)
-        return sorted(
-            (o for o in self._sailings.values() if o.etd > now and query.matches(o)),
+            self._grid.setdefault(key, offer)
+        offers = sorted(
+            (o for o in (await self._sailings(syncs)).values() if o.etd > now and query.matches(o)),
             key=lambda o: (o.etd, o.voyage_number),
         )
+        return ScheduleAnswer(offers=offers)
 
     async def allocation(self, key: SailingKey) -> AllocationStatus:
         await self._answer()
-        offer = self._sailing(key)
+        offer = await self._sailing(key)
         return AllocationStatus(key=key, allocations=offer.allocations, as_of=self._clock())
+
+    async def _save_booking(self, report: BookingStatusReport) -> None:
+        await self._store.save(self.scac, f"booking:{report.carrier_reference}", msgspec.json.encode(report))
+
+    async def _booking(self, carrier_reference: str) -> BookingStatusReport:
+        kept = await self._store.load(self.scac, f"booking:{carrier_reference}")
+        if kept is None:
+            raise PermanentCarrierError(self.scac, f"unknown booking {carrier_reference}")
+        return msgspec.json.decode(kept, type=BookingStatusReport)
 
     async def request_booking(self, req: BookingRequest) -> BookingAck:
         await self._answer()
-        offer = self._sailing(req.sailing)
-        reference = f"{self.scac}{len(self._bookings) + 1:07d}"
+        offer = await self._sailing(req.sailing)
+        reference = f"{self.scac}{await self._store.next_number(self.scac, 'bookings'):07d}"
         reason = None
         if offer.status == "cancelled":
             reason = "sailing cancelled"
         elif req.size_type not in {a.size_type for a in offer.allocations}:
             reason = f"no {req.size_type} allocation on this sailing"
         status = CarrierBookingStatus.REJECTED if reason else CarrierBookingStatus.REQUESTED
-        self._bookings[reference] = BookingStatusReport(
-            carrier_reference=reference, status=status, reason=reason
+        await self._save_booking(
+            BookingStatusReport(carrier_reference=reference, status=status, reason=reason)
         )
         return BookingAck(carrier_reference=reference, status=status)
 
     async def booking_status(self, carrier_reference: str) -> BookingStatusReport:
         await self._answer()
-        report = self._booking(carrier_reference)
+        report = await self._booking(carrier_reference)
         # The carrier decides on the first poll: requested/amended bookings are accepted.
-        if report.status in (
-            CarrierBookingStatus.REQUESTED,
-            CarrierBookingStatus.PENDING_AMENDMENT,
-        ):
+        if report.status in _UNDECIDED:
             report = msgspec.structs.replace(
                 report,
                 status=CarrierBookingStatus.ACCEPTED,
                 carrier_booking_number=f"{self.scac}BN{carrier_reference[-7:]}",
             )
-            self._bookings[carrier_reference] = report
-        return report
-
-    def _booking(self, carrier_reference: str) -> BookingStatusReport:
-        report = self._bookings.get(carrier_reference)
-        if report is None:
-            raise PermanentCarrierError(self.scac, f"unknown booking {carrier_reference}")
+            await self._save_booking(report)
         return report
 
     async def amend_booking(self, carrier_reference: str, req: BookingRequest) -> BookingAck:
         await self._answer()
-        report = self._booking(carrier_reference)
+        report = await self._booking(carrier_reference)
         if report.status in _FINAL:
             raise PermanentCarrierError(self.scac, f"booking is {report.status.value}")
         status = CarrierBookingStatus.PENDING_AMENDMENT
-        self._bookings[carrier_reference] = msgspec.structs.replace(report, status=status)
+        await self._save_booking(msgspec.structs.replace(report, status=status))
         return BookingAck(carrier_reference=carrier_reference, status=status)
 
     async def cancel_booking(self, carrier_reference: str) -> BookingAck:
         await self._answer()
-        report = self._booking(carrier_reference)
+        report = await self._booking(carrier_reference)
         if report.status in _FINAL and report.status != CarrierBookingStatus.CANCELLED:
             raise PermanentCarrierError(self.scac, f"booking is {report.status.value}")
         status = CarrierBookingStatus.CANCELLED
-        self._bookings[carrier_reference] = msgspec.structs.replace(report, status=status)
+        await self._save_booking(msgspec.structs.replace(report, status=status))
         return BookingAck(carrier_reference=carrier_reference, status=status)
 
     async def release_units(self, release: UnitRelease) -> ReleaseReceipt:
         await self._answer()
-        done = self._releases.get(release.release_id)
-        if done is not None:
-            return done
-        offer = self._sailing(release.sailing)
-        allocations = []
-        released = 0
-        for a in offer.allocations:
-            if a.size_type == release.size_type:
-                released = min(a.units, release.units)
-                a = msgspec.structs.replace(a, units=a.units - released)
-            allocations.append(a)
-        self._sailings[offer.key] = msgspec.structs.replace(offer, allocations=allocations)
-        receipt = ReleaseReceipt(release_id=release.release_id, units_released=released)
-        self._releases[release.release_id] = receipt
-        return receipt
+
+        async def units_left(_: list[ReleaseRecord]) -> int:
+            offer = await self._sailing(release.sailing)  # net of the earlier releases already
+            return {a.size_type: a.units for a in offer.allocations}.get(release.size_type, 0)
+
+        done, _ = await release_once(self._store, self.scac, release, self._clock(), units_left)
+        return ReleaseReceipt(release_id=release.release_id, units_released=done.units_released)
 
     async def submit_manifest(self, manifest: Manifest) -> ManifestReceipt:
         await self._answer()
-        offer = self._sailing(manifest.sailing)
+        offer = await self._sailing(manifest.sailing)
         self._manifests[offer.key] = manifest
         return ManifestReceipt(
             carrier_reference=f"{self.scac}-SI-{offer.voyage_number}",
@@ -322,7 +363,7 @@ class SimulatedCarrier:
         )
 
     def submitted_manifest(self, key: SailingKey) -> Manifest | None:
-        """The last manifest received for a sailing (for tests and demos)."""
+        """The last manifest this process sent for a sailing (for tests and demos)."""
         return self._manifests.get(key)
 
     async def aclose(self) -> None:
@@ -341,8 +382,8 @@ _FINAL = frozenset(
 
 
 def build_simulated(
-    scac: str, settings: Mapping[str, Any], *, clock: Clock | None = None
+    scac: str, settings: Mapping[str, Any], *, clock: Clock | None = None, store: CarrierStore | None = None
 ) -> SimulatedCarrier:
     """Build from plain settings; raises ValueError on bad settings."""
     parsed = parse_settings(settings, SimulatedSettings)
-    return SimulatedCarrier(scac, parsed, clock=clock or _utc_now)
+    return SimulatedCarrier(scac, parsed, clock=clock or _utc_now, store=store)

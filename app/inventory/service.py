@@ -32,6 +32,7 @@ from app.inventory.schemas import (
 )
 from app.runtime import Runtime
 from app.schemas import Money
+from app.sync.credentials import seal_settings
 
 V = TypeVar("V", bound=msgspec.Struct)
 
@@ -58,7 +59,8 @@ async def create_carrier(rt: Runtime, request: CarrierCreate, finish: Finish | N
                 "scac": request.scac,
                 "name": request.name,
                 "adapter_kind": request.adapter_kind,
-                "adapter_settings": request.adapter_settings,
+                # Credentials (a DCSA token, an OAuth2 client secret) are stored sealed.
+                "adapter_settings": seal_settings(rt.secrets, request.adapter_kind, request.adapter_settings),
                 "release_deadline_days": request.release_deadline_days,
                 "created_at": rt.clock.app_now(),
             },

@@ -46,9 +46,7 @@ async def poll_carrier_bookings(rt: Runtime, registry: CarrierAdapters) -> Carri
 
 async def _ask(rt: Runtime, registry: CarrierAdapters, row: AnyRow) -> BookingStatusReport | None:
     try:
-        adapter = await registry.adapter_for(
-            row.scac, row.adapter_kind, row.adapter_settings, rt.clock.app_now
-        )
+        adapter = await registry.adapter_for(rt, row.scac, row.adapter_kind, row.adapter_settings)
         async with asyncio.timeout(registry.timeout):
             return await retrying(
                 lambda: adapter.booking_status(row.carrier_reference),
@@ -76,6 +74,7 @@ async def _store(rt: Runtime, row: AnyRow, report: BookingStatusReport) -> bool:
                 "carrier_booking_number": number,
                 "reason": (report.reason or None) and report.reason[:500],
                 "updated_at": now,
+                "reported_at": now,
             },
         )
         if moved is None:

@@ -78,9 +78,7 @@ async def send_pending_releases(rt: Runtime, registry: CarrierAdapters) -> Relea
 
 
 async def _send(rt: Runtime, registry: CarrierAdapters, release: AnyRow) -> ReleaseReceipt:
-    adapter = await registry.adapter_for(
-        release.scac, release.adapter_kind, release.adapter_settings, rt.clock.app_now
-    )
+    adapter = await registry.adapter_for(rt, release.scac, release.adapter_kind, release.adapter_settings)
     request = UnitRelease(
         release_id=release.release_id,
         sailing=SailingKey(

@@ -11,7 +11,7 @@ import msgspec
 
 from app.domain import trade_codes
 from app.domain.states import Load
-from app.schemas import Money, PositiveDecimal, SizeType, Text, require_positive
+from app.schemas import Money, PositiveDecimal, SizeType, require_positive
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0, le=10_000)]
 
@@ -52,13 +52,35 @@ class HoldView(msgspec.Struct, kw_only=True):
     expires_at: datetime
 
 
+# Texts that reach carriers keep within DCSA Booking 2.0.4's limits (the same as
+# carriers/dcsa/fields.py; a test compares both with the spec): what passes here is never refused
+# nor cut by a carrier adapter. TRIMMED is DCSA's "no leading or trailing blank, no line break".
+TRIMMED = r"^\S(?:.*\S)?$"
+PartyName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=70, pattern=TRIMMED, examples=["Exporter Ltd"])
+]
+Street = Annotated[str, msgspec.Meta(min_length=1, max_length=70, examples=["88 Huayuan Road"])]
+City = Annotated[str, msgspec.Meta(min_length=1, max_length=35, pattern=TRIMMED, examples=["Hefei"])]
+PostalCode = Annotated[str, msgspec.Meta(min_length=1, max_length=10, examples=["230000"])]
+CountryCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", examples=["CN"])]
+ContactName = Annotated[str, msgspec.Meta(min_length=1, max_length=35, pattern=TRIMMED, examples=["Li Wei"])]
+Email = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^.+@\S+$", examples=["export@example.com"])]
+Phone = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=30, pattern=TRIMMED, examples=["+86 551 5555 0101"])
+]
+CargoDescription = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=TRIMMED)]
+ProperShippingName = Annotated[str, msgspec.Meta(min_length=1, max_length=250, examples=["PAINT"])]
+
+
 class DangerousGoods(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     un_number: Annotated[str, msgspec.Meta(pattern=trade_codes.UN_NUMBER, examples=["1263"])]
-    imo_class: Annotated[str, msgspec.Meta(examples=["3"])]
+    imo_class: Annotated[str, msgspec.Meta(max_length=4, examples=["3"])]
+    proper_shipping_name: ProperShippingName | None = None
+    packing_group: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
 
 
 class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    description: Text
+    description: CargoDescription
     hs_code: Annotated[str, msgspec.Meta(pattern=trade_codes.HS_CODE, examples=["940360"])]
     packages: PositiveInt
     gross_kg: PositiveDecimal
@@ -70,9 +92,29 @@ class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class Party(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
-    email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    """A shipper, consignee or notify party. ``address`` is the street and number; with
+    ``city`` and ``country_code`` it makes the address carriers take (all three or none). A
+    contact (``email`` or ``phone``) is named by ``contact_name``, or by the party's name when
+    that fits a contact name (35 characters)."""
+
+    name: PartyName
+    address: Street | None = None
+    city: City | None = None
+    postal_code: PostalCode | None = None
+    country_code: CountryCode | None = None
+    contact_name: ContactName | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+
+    def __post_init__(self) -> None:
+        located = (self.address, self.city, self.country_code)
+        if (any(located) or self.postal_code) and not all(located):
+            raise ValueError("address, city and country_code are given together")
+        contact = self.email or self.phone
+        if self.contact_name is not None and not contact:
+            raise ValueError("a contact_name needs an email or a phone")
+        if contact and self.contact_name is None and len(self.name) > 35:
+            raise ValueError("contact_name is needed: the name is longer than a contact's 35 characters")
 
 
 class Parties(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

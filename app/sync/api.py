@@ -96,7 +96,10 @@ class CarrierNotificationController(Controller):
     """Carriers report booking status changes (DCSA Booking 2.0 notifications, CloudEvents).
 
     No Idempotency-Key here, unlike every other POST: carriers do not send one, and the
-    CloudEvent id serves instead (the same event twice answers 200 and changes nothing).
+    CloudEvent id serves instead (the same event twice answers 200 and changes nothing). A
+    carrier account linked with a signature secret must sign the body (``sha256=<hex>`` HMAC in
+    its signature header, 401 otherwise); an older notification or one after a final status
+    answers 200 with ``applied`` false and why.
     """
 
     path = "/v1/carriers"
@@ -105,7 +108,9 @@ class CarrierNotificationController(Controller):
 
     @post("/{scac:str}/notifications", summary="Receive a DCSA booking notification", status_code=200)
     async def receive(self, request: AnyRequest, scac: str, rt: Runtime, actor: Actor) -> NotificationReceipt:
-        return await notifications.receive_booking_notification(rt, actor, scac, await request.body())
+        return await notifications.receive_booking_notification(
+            rt, actor, scac, await request.body(), request.headers
+        )
 
 
 class LiveScheduleController(Controller):

@@ -27,8 +27,8 @@ class LiveAllocation(msgspec.Struct, kw_only=True):
 
 class LiveSailing(msgspec.Struct, kw_only=True):
     carrier_scac: str
-    service_code: str
-    vessel_name: str
+    service_code: str | None
+    vessel_name: str | None
     voyage_number: str
     port_of_loading: str
     port_of_discharge: str
@@ -40,10 +40,13 @@ class LiveSailing(msgspec.Struct, kw_only=True):
 
 
 class CarrierStatus(msgspec.Struct, kw_only=True):
+    """How a carrier answered; ``complete`` False when it said it may have missed sailings."""
+
     scac: str
     status: str
     detail: str | None
     elapsed_ms: float
+    complete: bool | None = None
 
 
 class LiveSchedules(msgspec.Struct, kw_only=True):
@@ -55,7 +58,7 @@ async def live_schedules(rt: Runtime, query: ScheduleQuery) -> LiveSchedules:
     """Ask every registered carrier for its sailings now; answer within the live timeout."""
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.carriers_to_sync(conn)
-    adapters, refused = await rt.carriers.adapters_for_rows(rows, rt.clock.app_now)
+    adapters, refused = await rt.carriers.adapters_for_rows(rt, rows)
     result = await fan_out(
         list(adapters.values()),
         lambda adapter: adapter.schedules(query),
@@ -66,7 +69,13 @@ async def live_schedules(rt: Runtime, query: ScheduleQuery) -> LiveSchedules:
         CarrierStatus(scac=scac, status="error", detail=why, elapsed_ms=0.0) for scac, why in refused.items()
     ]
     statuses += [
-        CarrierStatus(scac=n.scac, status=n.status, detail=n.detail, elapsed_ms=round(n.elapsed_ms, 1))
+        CarrierStatus(
+            scac=n.scac,
+            status=n.status,
+            detail=n.detail,
+            elapsed_ms=round(n.elapsed_ms, 1),
+            complete=result.results[n.scac].complete if n.scac in result.results else None,
+        )
         for n in result.notices
     ]
     sailings = [
@@ -90,8 +99,8 @@ async def live_schedules(rt: Runtime, query: ScheduleQuery) -> LiveSchedules:
                 for a in offer.allocations
             ],
         )
-        for offers in result.results.values()
-        for offer in offers
+        for answer in result.results.values()
+        for offer in answer.offers
     ]
     sailings.sort(key=lambda s: (s.etd, s.carrier_scac, s.voyage_number))
     return LiveSchedules(sailings=sailings, carriers=sorted(statuses, key=lambda s: s.scac))

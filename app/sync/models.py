@@ -11,7 +11,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -21,6 +30,7 @@ from app.events.models import SEQUENCE_ID
 CHANGE_KINDS = (
     "sailing.discovered",
     "sailing.schedule_changed",
+    "sailing.absent",
     "sailing.cancelled_by_carrier",
     "sailing.reinstated_by_carrier",
     "allotment.raised",
@@ -42,12 +52,15 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 class CarrierAccount(Base):
-    """The carrier organisation whose API keys speak for a carrier (notifications)."""
+    """The carrier organisation whose API keys speak for a carrier (notifications), and the
+    secret its notifications are signed with, if it signs them (sealed: app/secrets.py)."""
 
     __tablename__ = "carrier_accounts"
 
     carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"), primary_key=True)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), unique=True)
+    signature_secret_sealed: Mapped[str | None] = mapped_column(String(1000))
+    signature_header: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -66,14 +79,23 @@ class CarrierSyncState(Base):
 
 class SailingCarrierState(Base):
     """What the carrier last reported of a sailing; ``cancelled`` while the sailing may still be
-    open here, until the scheduler acts on the ``sailing.cancelled_by_carrier`` change."""
+    open here, until the scheduler acts on the ``sailing.cancelled_by_carrier`` change.
+
+    ``absent_syncs`` counts the consecutive complete answers of a carrier that cancels by
+    absence which left the sailing out, since ``absent_since``; a listing resets both.
+    """
 
     __tablename__ = "sailing_carrier_states"
-    __table_args__ = (CheckConstraint("carrier_status IN ('scheduled', 'cancelled')", name="carrier_status"),)
+    __table_args__ = (
+        CheckConstraint("carrier_status IN ('scheduled', 'cancelled')", name="carrier_status"),
+        CheckConstraint("absent_syncs >= 0", name="absent_syncs_non_negative"),
+    )
 
     sailing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sailings.id"), primary_key=True)
     carrier_status: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    absent_syncs: Mapped[int] = mapped_column(default=0, server_default="0")
+    absent_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AllotmentOffer(Base):
@@ -125,6 +147,9 @@ class CarrierBooking(Base):
     status: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # When the carrier's booking was in this status (the notification's time, or the poll's):
+    # an older report never replaces a newer one.
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CarrierNotification(Base):
@@ -139,3 +164,47 @@ class CarrierNotification(Base):
     carrier_reference: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(24))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CarrierRelease(Base):
+    """Units a carrier took back, as its adapter recorded them (carriers/store.py): the carrier's
+    side of a release, beside the platform's own ``allotment_releases``. One per release id."""
+
+    __tablename__ = "carrier_releases"
+    __table_args__ = (
+        UniqueConstraint("carrier_id", "release_id"),
+        CheckConstraint("units_released >= 0", name="units_released_non_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
+    release_id: Mapped[str] = mapped_column(String(100))
+    voyage_number: Mapped[str] = mapped_column(String(50))
+    port_of_loading: Mapped[str] = mapped_column(String(5))
+    port_of_discharge: Mapped[str] = mapped_column(String(5))
+    size_type: Mapped[str] = mapped_column(String(4))
+    units_released: Mapped[int]
+    released_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CarrierCounter(Base):
+    """Numbers an adapter hands out once each (EDIFACT interchange references, a simulated
+    carrier's syncs): raised by one conditional UPDATE, so replicas never share a number."""
+
+    __tablename__ = "carrier_counters"
+    __table_args__ = (CheckConstraint("value >= 0", name="value_non_negative"),)
+
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class CarrierDocument(Base):
+    """A small document an adapter keeps (a simulated carrier's bookings, say)."""
+
+    __tablename__ = "carrier_documents"
+
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -8,7 +8,10 @@ What is applied and what is only recorded (``carrier_sync_changes``, for the sch
   the booking cut-off is the earliest DCSA cut-off;
 - ETD, ETA or cut-offs that moved are written to the sailing (with the booking cut-off derived
   again) and recorded;
-- more units offered lift ``units_total`` (safe: nothing sold is touched) and are recorded;
+- more units offered lift ``units_total`` (safe: nothing sold is touched) and are recorded,
+  except on an allotment units of which were given back to the carrier: there, only an
+  allocation the carrier dates after the last release lifts it (a carrier that forgot a
+  release, or reports its allocation undated, must not sell the units again);
 - fewer units offered are only recorded, with the carrier's figure kept in
   ``allotment_offers.units_offered``: ``units_total`` stays until the scheduler has released
   holds and rolled bookings;
@@ -16,7 +19,9 @@ What is applied and what is only recorded (``carrier_sync_changes``, for the sch
   ``cancelled`` and the change is recorded.
 
 Rates of existing allotments and vessel or service swaps are not followed: the price sold is
-the price quoted, and a vessel swap does not change the platform's space.
+the price quoted, and a vessel swap does not change the platform's space. A sailing offered
+without a vessel is stored with the vessel "TBN" (to be nominated) and takes the vessel's name
+when the carrier gives it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain import trade_codes
@@ -47,6 +53,9 @@ Change = dict[str, Any]
 LCL_RATE_DIVISOR = 20
 LCL_LENGTH_FT = 20
 CENT = Decimal("0.01")
+# What carriers write while a sailing's vessel is not nominated yet.
+VESSEL_TO_BE_NAMED = "TBN"
+log = structlog.get_logger("slotpool.sync")
 
 
 def offer_problem(offer: SailingOffer, scac: str) -> str | None:
@@ -58,10 +67,12 @@ def offer_problem(offer: SailingOffer, scac: str) -> str | None:
             return f"port {port!r} is not a UN/LOCODE"
     if offer.port_of_loading == offer.port_of_discharge:
         return "ports of loading and discharge are the same"
-    if not 0 < len(offer.voyage_number) <= 32 or not 0 < len(offer.service_code) <= 16:
-        return "voyage number or service code empty or too long"
-    if not 0 < len(offer.vessel_name) <= 100 or not (offer.vessel_imo or "0" * 7).isdigit():
-        return "vessel name or IMO number invalid"
+    if not 0 < len(offer.voyage_number) <= 32 or len(offer.service_code or "") > 16:
+        return "voyage number empty or too long, or service code too long"
+    if len(offer.vessel_name or "") > 100:
+        return "vessel name too long"
+    if offer.vessel_imo is not None and not (len(offer.vessel_imo) == 7 and offer.vessel_imo.isdigit()):
+        return "IMO number is not 7 digits"
     moments = [offer.etd, offer.eta, *offer.cut_offs.values()]
     if any(moment.tzinfo is None for moment in moments):
         return "times without a timezone"
@@ -91,8 +102,8 @@ def _allocation_problem(allocation: OfferedAllocation) -> str | None:
 def _sailing_request(offer: SailingOffer) -> SailingCreate:
     return SailingCreate(
         carrier_scac=offer.carrier_scac,
-        service_code=offer.service_code,
-        vessel_name=offer.vessel_name,
+        service_code=offer.service_code or "",
+        vessel_name=offer.vessel_name or VESSEL_TO_BE_NAMED,
         vessel_imo=offer.vessel_imo,
         voyage_number=offer.voyage_number,
         port_of_loading=offer.port_of_loading,
@@ -103,7 +114,8 @@ def _sailing_request(offer: SailingOffer) -> SailingCreate:
     )
 
 
-def _change(carrier_id: uuid.UUID, sailing_id: uuid.UUID, kind: str, at: datetime, **detail: Any) -> Change:
+def change(carrier_id: uuid.UUID, sailing_id: uuid.UUID, kind: str, at: datetime, **detail: Any) -> Change:
+    """A row of the sync's change log."""
     size_type = detail.get("size_type")
     return {
         "carrier_id": carrier_id,
@@ -120,6 +132,23 @@ def _by_size_type(offer: SailingOffer) -> dict[str, OfferedAllocation]:
     for allocation in offer.allocations:
         offered.setdefault(allocation.size_type, allocation)  # the first figure of a size-type
     return offered
+
+
+def unchanged(stored: repository.StoredSailing | None, offer: SailingOffer) -> bool:
+    """True when applying ``offer`` would change and record nothing: the sailing is known,
+    listed as scheduled, with the same times, a named vessel and the same figure for every
+    size-type. Only a filter: anything else goes through :func:`apply_offer`, which decides."""
+    if stored is None or stored.carrier_status != "scheduled" or offer.status != "scheduled":
+        return False
+    if (offer.vessel_name and stored.vessel_name == VESSEL_TO_BE_NAMED) or (stored.etd, stored.eta) != (
+        offer.etd,
+        offer.eta,
+    ):
+        return False
+    if stored.cut_offs != {code: moment.isoformat() for code, moment in offer.cut_offs.items()}:
+        return False
+    offered = {size_type: a.units for size_type, a in _by_size_type(offer).items()}
+    return stored.units_offered == offered
 
 
 async def apply_offer(
@@ -139,8 +168,10 @@ async def apply_offer(
         # Counters first (DESIGN section 4), then the sailing row, then rows referencing it.
         found = await _follow_allocations(conn, carrier_id, sailing.id, offer, at)
         if await repository.set_carrier_status(conn, sailing.id, "scheduled", at):
-            found.append(_change(carrier_id, sailing.id, "sailing.reinstated_by_carrier", at))
+            found.append(change(carrier_id, sailing.id, "sailing.reinstated_by_carrier", at))
         found += await _follow_schedule(conn, carrier_id, sailing, offer, at)
+        if sailing.vessel_name == VESSEL_TO_BE_NAMED and offer.vessel_name:
+            await repository.name_vessel(conn, sailing.id, offer.vessel_name, offer.vessel_imo)
     await repository.record_changes(conn, found)
     return [change["kind"] for change in found]
 
@@ -151,7 +182,7 @@ async def cancel(
     """Mark the sailing cancelled by its carrier; the change once, however often reported."""
     if not await repository.set_carrier_status(conn, sailing_id, "cancelled", at):
         return []
-    return [_change(carrier_id, sailing_id, "sailing.cancelled_by_carrier", at, reason=reason)]
+    return [change(carrier_id, sailing_id, "sailing.cancelled_by_carrier", at, reason=reason)]
 
 
 async def _discover(
@@ -162,8 +193,8 @@ async def _discover(
         conn,
         {
             "carrier_id": carrier_id,
-            "service_code": offer.service_code,
-            "vessel_name": offer.vessel_name,
+            "service_code": offer.service_code or "",
+            "vessel_name": offer.vessel_name or VESSEL_TO_BE_NAMED,
             "vessel_imo": offer.vessel_imo,
             "voyage_number": offer.voyage_number,
             "port_of_loading": offer.port_of_loading,
@@ -190,7 +221,7 @@ async def _discover(
             pool_size_type = size_type
     await repository.set_carrier_status(conn, sailing_id, "scheduled", at)
     return [
-        _change(
+        change(
             carrier_id,
             sailing_id,
             "sailing.discovered",
@@ -263,7 +294,7 @@ async def _follow_allocations(
                 and await _add_allotment(conn, sailing_id, allocation, at)
             ):
                 found.append(
-                    _change(
+                    change(
                         carrier_id,
                         sailing_id,
                         "allotment.raised",
@@ -275,10 +306,26 @@ async def _follow_allocations(
                     )
                 )
             continue
-        change = await _follow_allotment(conn, row, units, at)
-        if change is not None:
-            found.append(_change(carrier_id, sailing_id, at=at, size_type=size_type, **change))
+        followed = await _follow_allotment(conn, row, _ceiling(row, allocation, units), at)
+        if followed is not None:
+            found.append(change(carrier_id, sailing_id, at=at, size_type=size_type, **followed))
     return found
+
+
+def _ceiling(row: AnyRow, allocation: OfferedAllocation | None, units: int) -> int:
+    """The carrier's figure, held at the last one recorded if it would lift an allotment that
+    gave units back without an allocation dated after that release."""
+    released: datetime | None = row.last_released_at
+    before: int = row.units_offered if row.units_offered is not None else row.units_total
+    if released is None or units <= before:
+        return units
+    dated = allocation.allocated_at if allocation is not None else None
+    if dated is not None and dated > released:
+        return units
+    log.info("allotment.raise_withheld", allotment_id=str(row.id), units_reported=units,
+             units_kept=before, released_at=released.isoformat(),
+             allocated_at=dated.isoformat() if dated else None)  # fmt: skip
+    return before
 
 
 async def _follow_allotment(
@@ -331,7 +378,7 @@ async def _follow_schedule(
     if not moved:
         return []
     return [
-        _change(
+        change(
             carrier_id,
             sailing.id,
             "sailing.schedule_changed",

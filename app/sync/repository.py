@@ -13,21 +13,29 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+import msgspec
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import table_of
-from app.dialects import insert_ignoring_conflicts
+from app.dbtypes import UtcDateTime
+from app.dialects import insert_ignoring_conflicts, upsert
 from app.inventory.repository import AnyRow, allotments, carriers, sailings
+from app.reconcile.models import AllotmentRelease
 from app.sync.models import (
     AllotmentOffer,
     CarrierAccount,
     CarrierBooking,
+    CarrierCounter,
+    CarrierDocument,
     CarrierNotification,
+    CarrierRelease,
     CarrierSyncState,
     SailingCarrierState,
     SyncChange,
 )
+from carriers.base import SailingKey
 
 carrier_accounts = table_of(CarrierAccount)
 sync_states = table_of(CarrierSyncState)
@@ -36,6 +44,12 @@ offers = table_of(AllotmentOffer)
 changes = table_of(SyncChange)
 carrier_bookings = table_of(CarrierBooking)
 notifications = table_of(CarrierNotification)
+carrier_releases = table_of(CarrierRelease)
+counters = table_of(CarrierCounter)
+documents = table_of(CarrierDocument)
+allotment_releases = table_of(AllotmentRelease)
+# A carrier booking in one of these never moves again, whatever arrives late.
+FINAL_CARRIER_STATUSES = ("rejected", "declined", "cancelled", "completed")
 
 
 # --- carriers -------------------------------------------------------------------------------
@@ -71,6 +85,54 @@ async def find_sailing(
         )
     )
     return (await conn.execute(query)).first()
+
+
+class StoredSailing(msgspec.Struct, kw_only=True, frozen=True):
+    """A sailing as the sync last left it: what an unchanged offer is compared with."""
+
+    etd: datetime
+    eta: datetime
+    cut_offs: dict[str, str]
+    vessel_name: str
+    carrier_status: str | None
+    units_offered: dict[str, int | None]
+
+
+async def carrier_snapshot(
+    conn: AsyncConnection, carrier_id: uuid.UUID, scac: str
+) -> dict[SailingKey, StoredSailing]:
+    """Every sailing of a carrier with the carrier's last figures, in two queries, by key."""
+    query = (
+        select(sailings, sailing_states.c.carrier_status)
+        .outerjoin(sailing_states, sailing_states.c.sailing_id == sailings.c.id)
+        .where(sailings.c.carrier_id == carrier_id)
+    )
+    rows = (await conn.execute(query)).all()
+    figures: dict[uuid.UUID, dict[str, int | None]] = {row.id: {} for row in rows}
+    units = (
+        select(allotments.c.sailing_id, allotments.c.size_type, offers.c.units_offered)
+        .join(sailings, sailings.c.id == allotments.c.sailing_id)
+        .outerjoin(offers, offers.c.allotment_id == allotments.c.id)
+        .where(sailings.c.carrier_id == carrier_id)
+    )
+    for allotment in await conn.execute(units):
+        figures[allotment.sailing_id][allotment.size_type] = allotment.units_offered
+    return {
+        SailingKey(
+            carrier_scac=scac,
+            voyage_number=row.voyage_number,
+            port_of_loading=row.port_of_loading,
+            port_of_discharge=row.port_of_discharge,
+        ): StoredSailing(
+            etd=row.etd,
+            eta=row.eta,
+            cut_offs=row.cut_offs,
+            vessel_name=row.vessel_name,
+            carrier_status=row.carrier_status,
+            units_offered=figures[row.id],
+        )
+        for row in rows
+    }
 
 
 async def insert_sailing_if_absent(conn: AsyncConnection, values: Mapping[str, Any]) -> uuid.UUID | None:
@@ -118,13 +180,28 @@ async def move_schedule(conn: AsyncConnection, sailing: AnyRow, values: Mapping[
     return result.first() is not None
 
 
+async def name_vessel(conn: AsyncConnection, sailing_id: uuid.UUID, name: str, imo: str | None) -> None:
+    """The vessel of a sailing stored as to be nominated, now that the carrier names it."""
+    await conn.execute(
+        update(sailings)
+        .where(sailings.c.id == sailing_id, sailings.c.vessel_name == "TBN")
+        .values(vessel_name=name, vessel_imo=imo)
+    )
+
+
 async def listed_sailings_between(
     conn: AsyncConnection, carrier_id: uuid.UUID, etd_from: datetime, etd_to: datetime
 ) -> list[AnyRow]:
-    """The carrier's sailings with ETD in the window that the carrier has not cancelled."""
+    """The carrier's sailings with ETD in the window that the carrier has not cancelled, with
+    how often they were absent from its answers (None where no state is recorded yet)."""
     query = (
         select(
-            sailings.c.id, sailings.c.voyage_number, sailings.c.port_of_loading, sailings.c.port_of_discharge
+            sailings.c.id,
+            sailings.c.voyage_number,
+            sailings.c.port_of_loading,
+            sailings.c.port_of_discharge,
+            sailing_states.c.absent_syncs,
+            sailing_states.c.absent_since,
         )
         .outerjoin(sailing_states, sailing_states.c.sailing_id == sailings.c.id)
         .where(
@@ -137,13 +214,52 @@ async def listed_sailings_between(
     return list((await conn.execute(query)).all())
 
 
+async def note_absence(conn: AsyncConnection, sailing_id: uuid.UUID, at: datetime) -> AnyRow | None:
+    """One more complete answer without the sailing: the count since it was first missed and
+    since when (None if the carrier has cancelled it meanwhile)."""
+    await conn.execute(
+        insert_ignoring_conflicts(conn.dialect.name, sailing_states, ["sailing_id"]).values(
+            sailing_id=sailing_id, carrier_status="scheduled", updated_at=at, absent_syncs=0
+        )
+    )
+    result = await conn.execute(
+        update(sailing_states)
+        .where(sailing_states.c.sailing_id == sailing_id, sailing_states.c.carrier_status == "scheduled")
+        .values(
+            absent_syncs=sailing_states.c.absent_syncs + 1,
+            absent_since=func.coalesce(sailing_states.c.absent_since, literal(at, UtcDateTime())),
+        )
+        .returning(sailing_states.c.absent_syncs, sailing_states.c.absent_since)
+    )
+    return result.first()
+
+
+async def clear_absences(conn: AsyncConnection, sailing_ids: Sequence[uuid.UUID]) -> None:
+    """Listed again: whatever absence was counted starts over."""
+    if sailing_ids:
+        await conn.execute(
+            update(sailing_states)
+            .where(sailing_states.c.sailing_id.in_(sailing_ids), sailing_states.c.absent_syncs > 0)
+            .values(absent_syncs=0, absent_since=None)
+        )
+
+
 # --- allotments and the carrier's figures ---------------------------------------------------
 
 
 async def allotments_with_offers(conn: AsyncConnection, sailing_id: uuid.UUID) -> list[AnyRow]:
-    """A sailing's allotments with the carrier's last figure (None where never recorded)."""
+    """A sailing's allotments with the carrier's last figure (None where never recorded) and
+    when units of it were last given back to the carrier (None if never)."""
+    last_release = (
+        select(func.max(allotment_releases.c.released_at))
+        .where(
+            allotment_releases.c.allotment_id == allotments.c.id,
+            allotment_releases.c.state == "released",
+        )
+        .scalar_subquery()
+    )
     query = (
-        select(allotments, offers.c.units_offered)
+        select(allotments, offers.c.units_offered, last_release.label("last_released_at"))
         .outerjoin(offers, offers.c.allotment_id == allotments.c.id)
         .where(allotments.c.sailing_id == sailing_id)
         .order_by(allotments.c.size_type)
@@ -291,23 +407,24 @@ async def carrier_health(conn: AsyncConnection) -> list[AnyRow]:
 # --- carrier accounts and notifications -----------------------------------------------------
 
 
-async def link_carrier_account(
-    conn: AsyncConnection, carrier_id: uuid.UUID, organisation_id: uuid.UUID, at: datetime
-) -> bool:
+async def link_carrier_account(conn: AsyncConnection, values: Mapping[str, Any]) -> bool:
     """Link a carrier to its organisation; False if the carrier or organisation is linked."""
     statement = insert_ignoring_conflicts(conn.dialect.name, carrier_accounts, ["carrier_id"])
-    result = await conn.execute(
-        statement.values(carrier_id=carrier_id, organisation_id=organisation_id, created_at=at).returning(
-            carrier_accounts.c.carrier_id
-        )
-    )
+    result = await conn.execute(statement.values(dict(values)).returning(carrier_accounts.c.carrier_id))
     return result.first() is not None
 
 
 async def carrier_with_account(conn: AsyncConnection, scac: str) -> AnyRow | None:
-    """The carrier with ``scac`` and the organisation linked to it (None if none)."""
+    """The carrier with ``scac``, the organisation linked to it and how its notifications are
+    signed (None where not linked)."""
     query = (
-        select(carriers.c.id, carriers.c.scac, carrier_accounts.c.organisation_id)
+        select(
+            carriers.c.id,
+            carriers.c.scac,
+            carrier_accounts.c.organisation_id,
+            carrier_accounts.c.signature_secret_sealed,
+            carrier_accounts.c.signature_header,
+        )
         .outerjoin(carrier_accounts, carrier_accounts.c.carrier_id == carriers.c.id)
         .where(carriers.c.scac == scac)
     )
@@ -322,7 +439,11 @@ async def record_notification(conn: AsyncConnection, values: Mapping[str, Any]) 
 
 
 async def report_carrier_booking(conn: AsyncConnection, values: Mapping[str, Any]) -> AnyRow | None:
-    """Store the carrier's status of a booking; the row when anything changed, else None."""
+    """Store the carrier's status of a booking; the row when anything changed, else None.
+
+    A report older than the one stored (``reported_at``) changes nothing, and neither does
+    anything after a final status (rejected, declined, cancelled, completed): notifications
+    arrive out of order, and a late confirmation must not reopen a cancelled booking."""
     statement = insert_ignoring_conflicts(
         conn.dialect.name, carrier_bookings, ["carrier_id", "carrier_reference"]
     )
@@ -338,6 +459,13 @@ async def report_carrier_booking(conn: AsyncConnection, values: Mapping[str, Any
             carrier_bookings.c.carrier_booking_number.is_(None),
             carrier_bookings.c.carrier_booking_number != number,
         )
+    reported_at = values.get("reported_at")
+    in_order: ColumnElement[bool] = carrier_bookings.c.status.not_in(FINAL_CARRIER_STATUSES)
+    if reported_at is not None:
+        in_order = and_(
+            in_order,
+            or_(carrier_bookings.c.reported_at.is_(None), carrier_bookings.c.reported_at <= reported_at),
+        )
     updated = await conn.execute(
         update(carrier_bookings)
         .where(
@@ -345,6 +473,7 @@ async def report_carrier_booking(conn: AsyncConnection, values: Mapping[str, Any
                 carrier_bookings.c.carrier_id == values["carrier_id"],
                 carrier_bookings.c.carrier_reference == values["carrier_reference"],
                 differs,
+                in_order,
             )
         )
         .values(
@@ -354,6 +483,7 @@ async def report_carrier_booking(conn: AsyncConnection, values: Mapping[str, Any
             else carrier_bookings.c.carrier_booking_number,
             reason=values.get("reason"),
             updated_at=values["updated_at"],
+            reported_at=func.coalesce(literal(reported_at, UtcDateTime()), carrier_bookings.c.reported_at),
         )
         .returning(*carrier_bookings.c)
     )
@@ -367,3 +497,78 @@ async def carrier_booking(
         carrier_bookings.c.carrier_id == carrier_id, carrier_bookings.c.carrier_reference == carrier_reference
     )
     return (await conn.execute(query)).first()
+
+
+# --- what carrier adapters keep (carriers/store.py) ------------------------------------------
+
+
+async def carrier_id_of(conn: AsyncConnection, scac: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = (
+        await conn.execute(select(carriers.c.id).where(carriers.c.scac == scac))
+    ).scalar_one_or_none()
+    return found
+
+
+async def keep_carrier_release(conn: AsyncConnection, values: Mapping[str, Any]) -> AnyRow:
+    """Insert a carrier's release unless its release id is kept; the kept row either way."""
+    statement = insert_ignoring_conflicts(conn.dialect.name, carrier_releases, ["carrier_id", "release_id"])
+    await conn.execute(statement.values(id=uuid.uuid4(), **values))
+    query = select(carrier_releases).where(
+        carrier_releases.c.carrier_id == values["carrier_id"],
+        carrier_releases.c.release_id == values["release_id"],
+    )
+    return (await conn.execute(query)).one()
+
+
+async def carrier_releases_of(
+    conn: AsyncConnection, carrier_id: uuid.UUID, key: tuple[str, str, str] | None = None
+) -> list[AnyRow]:
+    """A carrier's releases (of one sailing: voyage, POL, POD), oldest first."""
+    query = (
+        select(carrier_releases)
+        .where(carrier_releases.c.carrier_id == carrier_id)
+        .order_by(carrier_releases.c.released_at, carrier_releases.c.release_id)
+    )
+    if key is not None:
+        voyage, pol, pod = key
+        query = query.where(
+            carrier_releases.c.voyage_number == voyage,
+            carrier_releases.c.port_of_loading == pol,
+            carrier_releases.c.port_of_discharge == pod,
+        )
+    return list((await conn.execute(query)).all())
+
+
+async def next_counter(conn: AsyncConnection, carrier_id: uuid.UUID, name: str) -> int:
+    """The counter's next value. The UPDATE takes the row's lock, so concurrent callers each
+    get their own number."""
+    await conn.execute(
+        insert_ignoring_conflicts(conn.dialect.name, counters, ["carrier_id", "name"]).values(
+            carrier_id=carrier_id, name=name, value=0
+        )
+    )
+    result = await conn.execute(
+        update(counters)
+        .where(counters.c.carrier_id == carrier_id, counters.c.name == name)
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    )
+    return int(result.scalar_one())
+
+
+async def counter_value(conn: AsyncConnection, carrier_id: uuid.UUID, name: str) -> int:
+    query = select(counters.c.value).where(counters.c.carrier_id == carrier_id, counters.c.name == name)
+    return int((await conn.execute(query)).scalar_one_or_none() or 0)
+
+
+async def load_document(conn: AsyncConnection, carrier_id: uuid.UUID, key: str) -> bytes | None:
+    query = select(documents.c.value).where(documents.c.carrier_id == carrier_id, documents.c.key == key)
+    value: bytes | None = (await conn.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def save_document(
+    conn: AsyncConnection, carrier_id: uuid.UUID, key: str, value: bytes, at: datetime
+) -> None:
+    statement = upsert(conn.dialect.name, documents, ["carrier_id", "key"], ["value", "updated_at"])
+    await conn.execute(statement.values(carrier_id=carrier_id, key=key, value=value, updated_at=at))

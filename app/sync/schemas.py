@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -27,7 +27,9 @@ class CarrierHealthView(msgspec.Struct, kw_only=True):
 
 
 class CarrierSyncNotice(msgspec.Struct, kw_only=True):
-    """How one carrier's sync went: its fan-out status, what changed, which offers were skipped."""
+    """How one carrier's sync went: its fan-out status, what changed, what was skipped (routes,
+    sheets or offers, with why), and whether the answer was complete (None: no answer). An
+    incomplete answer cancels nothing by absence."""
 
     scac: str
     status: NoticeStatus
@@ -36,6 +38,7 @@ class CarrierSyncNotice(msgspec.Struct, kw_only=True):
     sailings_seen: int
     changes: dict[str, int]
     skipped: list[str]
+    complete: bool | None
 
 
 class SyncReport(msgspec.Struct, kw_only=True):
@@ -46,24 +49,39 @@ class SyncReport(msgspec.Struct, kw_only=True):
     carriers: list[CarrierSyncNotice]
 
 
+DEFAULT_SIGNATURE_HEADER = "Notification-Signature"
+HeaderName = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{1,100}$", examples=[DEFAULT_SIGNATURE_HEADER])
+]
+
+
 class CarrierAccountLink(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The carrier organisation whose API keys may post this carrier's notifications."""
+    """The carrier organisation whose API keys may post this carrier's notifications, and, if
+    the carrier signs them, the shared secret (stored sealed, never shown again) and the header
+    the ``sha256=<hex>`` signature comes in."""
 
     organisation_id: uuid.UUID
+    signature_secret: Annotated[str, msgspec.Meta(min_length=16, max_length=500)] | None = None
+    signature_header: HeaderName | None = None
 
 
 class CarrierAccountView(msgspec.Struct, kw_only=True):
     scac: str
     organisation_id: uuid.UUID
+    signed: bool
+    signature_header: str | None
 
 
 class NotificationReceipt(msgspec.Struct, kw_only=True):
-    """``duplicate`` when this event id was received before (nothing changed the second time)."""
+    """``applied`` when the notification moved the carrier booking; otherwise ``ignored`` says
+    why: a duplicate event (``duplicate``), older than the status held, a final status held."""
 
     event_id: str
     carrier_reference: str
     status: str
     duplicate: bool
+    applied: bool
+    ignored: str | None = None
 
 
 class SyncChangeView(msgspec.Struct, kw_only=True):

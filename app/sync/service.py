@@ -2,8 +2,10 @@
 
 The scheduler calls :func:`sync_all` every few minutes and then acts on the recorded changes
 (:func:`pending_changes`, ``repository.unhandled_changes`` / ``mark_changes_handled``). Carrier
-calls happen outside any transaction; each sailing is then applied in a short transaction of
-its own, so one bad sailing or one broken carrier never undoes or blocks the others.
+calls happen outside any transaction. The carrier's stored sailings are read once; an offer that
+changes nothing is left alone, a changed sailing is applied in a short transaction of its own,
+new sailings in batches; one bad sailing or one broken carrier never undoes or blocks the
+others.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from app.domain.errors import NotFound
 from app.events.idempotency import Finish
 from app.inventory.repository import AnyRow
 from app.runtime import Runtime
-from app.sync import offers, repository
+from app.sync import absence, offers, repository
 from app.sync.models import CHANGE_KINDS
 from app.sync.schemas import (
     CarrierHealthView,
@@ -31,17 +33,16 @@ from app.sync.schemas import (
     SyncChangeView,
     SyncReport,
 )
-from carriers.base import SailingKey, SailingOffer, ScheduleQuery
+from carriers.base import SailingKey, SailingOffer, ScheduleAnswer, ScheduleQuery
 from carriers.fanout import CarrierNotice, fan_out, retrying
 
 log = structlog.get_logger("slotpool.sync")
 
 # Adapters whose carriers drop a cancelled sailing from their schedules instead of listing it
-# as cancelled (carriers/README.md, dcsa: "the app infers cancellation by absence").
+# as cancelled (carriers/README.md, dcsa): absence from their answers may mean cancellation.
 CANCELS_BY_ABSENCE = frozenset({"dcsa"})
-# Sailings this close to either end of the window may fall outside the carrier's own date
-# filter (DCSA searches by date), so their absence proves nothing.
-ABSENCE_MARGIN = timedelta(days=1)
+# New sailings inserted per transaction.
+DISCOVERY_BATCH = 50
 
 
 async def sync_all(rt: Runtime, registry: CarrierAdapters, finish: Finish | None = None) -> SyncReport:
@@ -65,7 +66,7 @@ async def _sync(
             rows = await repository.carriers_to_sync(conn, scac)
         if scac is not None and not rows:
             raise NotFound("carrier", scac)
-        adapters, refused = await registry.adapters_for_rows(rows, rt.clock.app_now)
+        adapters, refused = await registry.adapters_for_rows(rt, rows)
         notices: dict[str, CarrierSyncNotice] = {}
         for row in rows:
             if row.scac in refused:
@@ -118,6 +119,7 @@ def _notice(
         sailings_seen=0,
         changes={},
         skipped=[],
+        complete=None,
     )
 
 
@@ -139,15 +141,19 @@ async def _failed(rt: Runtime, row: AnyRow, notice: CarrierSyncNotice) -> Carrie
 async def _apply(
     rt: Runtime,
     row: AnyRow,
-    sailings: Sequence[SailingOffer],
+    answer: ScheduleAnswer,
     fanned: CarrierNotice,
     window: tuple[datetime, datetime],
 ) -> CarrierSyncNotice:
     notice = _from_fan_out(fanned)
+    notice.skipped += answer.problems
     kinds: Counter[str] = Counter()
     seen: set[SailingKey] = set()
+    discovered: list[SailingOffer] = []
     try:
-        for offer in sailings:
+        async with transaction(rt.engine, read_only=True) as conn:
+            stored = await repository.carrier_snapshot(conn, row.id, row.scac)
+        for offer in answer.offers:
             problem = offers.offer_problem(offer, row.scac)
             if problem is not None:
                 notice.skipped.append(
@@ -155,15 +161,25 @@ async def _apply(
                 )
                 continue
             seen.add(offer.key)
+            if offer.key not in stored:
+                discovered.append(offer)
+                continue
+            if offers.unchanged(stored[offer.key], offer):
+                continue  # most sailings, most syncs: nothing to write, no transaction
             async with transaction(rt.engine) as conn:
                 kinds.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
+        notice.skipped += await _discover(rt, row, discovered, kinds)
+        # Only an answer known whole may count an absence: a page that failed, a route or an
+        # offer skipped could be exactly the missing sailing.
+        notice.complete = answer.complete and not notice.skipped
         if row.adapter_kind in CANCELS_BY_ABSENCE:
-            kinds.update(await _cancel_absent(rt, row, seen, window))
+            incomplete = None if notice.complete else f"answer incomplete: {notice.skipped[0]}"
+            kinds.update(await absence.judge_absences(rt, row, seen, window, incomplete, answer.lanes))
     except SQLAlchemyError as error:
         log.exception("carrier.sync_apply_failed", scac=row.scac)
         notice.status = "error"
         notice.detail = f"applying the carrier's sailings failed: {type(error).__name__}"
-    notice.sailings_seen = len(sailings)
+    notice.sailings_seen = len(answer.offers)
     notice.changes = dict(kinds)
     async with transaction(rt.engine) as conn:
         if notice.status == "ok":
@@ -173,37 +189,41 @@ async def _apply(
     log.info(
         "carrier.synced",
         scac=row.scac,
-        sailings=len(sailings),
+        sailings=len(answer.offers),
+        complete=notice.complete,
         changes=dict(kinds),
         skipped=len(notice.skipped),
     )
     return notice
 
 
-async def _cancel_absent(
-    rt: Runtime, row: AnyRow, seen: set[SailingKey], window: tuple[datetime, datetime]
-) -> list[str]:
-    async with transaction(rt.engine, read_only=True) as conn:
-        listed = await repository.listed_sailings_between(
-            conn, row.id, window[0] + ABSENCE_MARGIN, window[1] - ABSENCE_MARGIN
-        )
-    kinds: list[str] = []
-    for sailing in listed:
-        key = SailingKey(
-            carrier_scac=row.scac,
-            voyage_number=sailing.voyage_number,
-            port_of_loading=sailing.port_of_loading,
-            port_of_discharge=sailing.port_of_discharge,
-        )
-        if key in seen:
+async def _discover(rt: Runtime, row: AnyRow, new: Sequence[SailingOffer], kinds: Counter[str]) -> list[str]:
+    """Insert new sailings ``DISCOVERY_BATCH`` to a transaction: nobody holds space on a sailing
+    not stored yet, so a longer transaction blocks no sale, and a carrier's first sync commits
+    a few dozen times instead of once per sailing. A batch that fails is applied again one
+    sailing at a time, so that one bad sailing keeps only itself out; those are returned, with
+    why, as skipped."""
+    skipped: list[str] = []
+    for start in range(0, len(new), DISCOVERY_BATCH):
+        batch = new[start : start + DISCOVERY_BATCH]
+        try:
+            async with transaction(rt.engine) as conn:
+                found: Counter[str] = Counter()
+                for offer in batch:
+                    found.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
+            kinds.update(found)
             continue
-        async with transaction(rt.engine) as conn:
-            found = await offers.cancel(
-                conn, row.id, sailing.id, rt.clock.app_now(), reason="no longer listed"
-            )
-            await repository.record_changes(conn, found)
-        kinds += [change["kind"] for change in found]
-    return kinds
+        except SQLAlchemyError:
+            log.warning("carrier.discovery_batch_failed", scac=row.scac, sailings=len(batch))
+        for offer in batch:
+            try:
+                async with transaction(rt.engine) as conn:
+                    kinds.update(await offers.apply_offer(conn, row.id, offer, rt.clock.app_now()))
+            except SQLAlchemyError as error:
+                log.exception("carrier.discovery_failed", scac=row.scac, voyage=offer.voyage_number)
+                where = f"{offer.voyage_number} {offer.port_of_loading}-{offer.port_of_discharge}"
+                skipped.append(f"{where}: could not be stored ({type(error).__name__})")
+    return skipped
 
 
 async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[CarrierHealthView]:

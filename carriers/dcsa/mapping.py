@@ -1,72 +1,47 @@
 """Pure translations between DCSA payloads and the neutral carrier types. No I/O here.
 
-Decoders raise `MalformedCarrierAnswer` on bad JSON or payloads that break the DCSA shape.
-Encoders raise `PermanentCarrierError` when the neutral data cannot make a valid DCSA request
-(e.g. a manifest container without a carrier booking reference or a seal).
+Decoders raise `MalformedCarrierAnswer` on bad JSON or payloads that break the DCSA shape; a
+schedule answer skips (and names) the routes it cannot read rather than losing the others.
+Encoders raise `InvalidCarrierRequest` (a `PermanentCarrierError`) when the neutral data cannot
+make a valid DCSA request; booking requests are built in `carriers.dcsa.booking`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 from carriers.base import (
-    BookingRequest,
     BookingStatusReport,
+    ErrorDetail,
     HouseBill,
     MalformedCarrierAnswer,
     Manifest,
-    OfferedAllocation,
     Party,
     PermanentCarrierError,
+    SailingKey,
     SailingOffer,
 )
 from carriers.codes import CUT_OFF_CODES
+from carriers.dcsa import fields
 from carriers.dcsa import wire as w
+from carriers.dcsa.booking import cbm, kg
+from carriers.dcsa.fields import FieldCheck
 from carriers.dcsa.states import neutral_status
 
 T = TypeVar("T")
 
 # Countries where ICS2 (EU import control) applies to cargo discharged there.
 ICS2_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-        "NO",
-        "CH",
-    ]
-)
+    {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+     "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "NO", "CH"}
+)  # fmt: skip
+NOTIFICATION_TYPES = ("org.dcsa.booking.v2", "org.dcsa.booking-notification.v2")
 
 
-def decode(scac: str, content: bytes, kind: type[T]) -> T:
+def decode(scac: str, content: bytes | msgspec.Raw, kind: type[T]) -> T:
     """Decode a carrier's JSON answer into `kind`, or raise MalformedCarrierAnswer."""
     try:
         return msgspec.json.decode(content, type=kind)
@@ -74,18 +49,21 @@ def decode(scac: str, content: bytes, kind: type[T]) -> T:
         raise MalformedCarrierAnswer(scac, f"{kind.__name__}: {exc}") from exc
 
 
-def _utc(value: datetime) -> datetime:
+def _utc(scac: str, value: datetime) -> datetime:
+    """UTC of a carrier's datetime; one without an offset is an error, never local time."""
+    if value.tzinfo is None:
+        raise MalformedCarrierAnswer(scac, f"datetime {value.isoformat()} without a UTC offset")
     return value.astimezone(UTC)
 
 
 # -- schedules --------------------------------------------------------------------------------
 
 
-def route_to_offer(
-    scac: str, route: w.CsPointToPoint, allocations: list[OfferedAllocation]
-) -> SailingOffer | None:
+def route_to_offer(scac: str, route: w.CsPointToPoint) -> SailingOffer | None:
     """A direct vessel route as a sailing; None for transhipment or non-vessel routes, which
-    are not one sailing we can hold space on."""
+    are not one sailing we can hold space on. A route we cannot read raises
+    MalformedCarrierAnswer (the caller skips that route alone). The vessel, or some of its
+    fields, may be missing: the sailing stands without them."""
     if len(route.legs) != 1:
         return None
     leg = route.legs[0]
@@ -102,159 +80,60 @@ def route_to_offer(
     if not voyage or not pol or not pod:
         raise MalformedCarrierAnswer(scac, "route without voyage number or UN/LOCODEs")
     cut_offs = {
-        c.cut_off_date_time_code: _utc(c.cut_off_date_time)
+        c.cut_off_date_time_code: _utc(scac, c.cut_off_date_time)
         for c in [*route.cut_off_times, *leg.cut_off_times]
         if c.cut_off_date_time_code in CUT_OFF_CODES
     }
     vessel = transport.vessel
+    imo = vessel.vessel_imo_number if vessel else None
     return SailingOffer(
         carrier_scac=scac,
-        service_code=(partner.carrier_service_code if partner else None) or "",
-        vessel_name=(vessel.name if vessel else None) or "",
-        vessel_imo=vessel.vessel_imo_number if vessel else None,
+        service_code=partner.carrier_service_code if partner else None,
+        vessel_name=vessel.name if vessel else None,
+        # DCSA allows 8 digits; an IMO number proper has 7 (with its check digit).
+        vessel_imo=imo if imo is not None and len(imo) == 7 else None,
         voyage_number=voyage,
         port_of_loading=pol,
         port_of_discharge=pod,
-        etd=_utc(leg.departure.date_time),
-        eta=_utc(leg.arrival.date_time),
+        etd=_utc(scac, leg.departure.date_time),
+        eta=_utc(scac, leg.arrival.date_time),
         cut_offs=cut_offs,
-        allocations=allocations,
     )
 
 
-def routes_to_offers(scac: str, content: bytes, allocations: list[OfferedAllocation]) -> list[SailingOffer]:
-    """Sailings of a point-to-point answer, one per distinct sailing key."""
-    routes = decode(scac, content, list[w.CsPointToPoint])
-    offers: dict[object, SailingOffer] = {}
-    for route in routes:
-        offer = route_to_offer(scac, route, allocations)
+class RoutePage(msgspec.Struct, kw_only=True):
+    """The sailings of one page of point-to-point routes and the routes skipped on it."""
+
+    offers: list[SailingOffer]
+    skipped: list[str]
+
+
+def routes_to_offers(scac: str, content: bytes) -> RoutePage:
+    """Sailings of a point-to-point answer, one per distinct sailing key. A route that breaks
+    the schema is skipped and named in ``skipped``; only an answer that is not a JSON array
+    at all raises MalformedCarrierAnswer."""
+    raws = decode(scac, content, list[msgspec.Raw])
+    offers: dict[SailingKey, SailingOffer] = {}
+    skipped: list[str] = []
+    for number, raw in enumerate(raws, start=1):
+        try:
+            offer = route_to_offer(scac, decode(scac, raw, w.CsPointToPoint))
+        except MalformedCarrierAnswer as error:
+            skipped.append(f"route {number}: {error.message}")
+            continue
         if offer is not None:
             offers.setdefault(offer.key, offer)
-    return list(offers.values())
+    return RoutePage(offers=list(offers.values()), skipped=skipped)
 
 
-# -- bookings ---------------------------------------------------------------------------------
-
-
-def _address(party: Party) -> w.BkAddress | None:
-    if party.address and party.city and party.country_code:
-        return w.BkAddress(
-            street=party.address,
-            city=party.city,
-            country_code=party.country_code,
-            post_code=party.postal_code,
-        )
-    return None
-
-
-def _contacts(party: Party) -> list[w.BkContact] | None:
-    if party.email or party.phone:
-        return [w.BkContact(name=party.name[:35], email=party.email, phone=party.phone)]
-    return None
-
-
-def _bk_party(party: Party) -> w.BkParty:
-    return w.BkParty(party_name=party.name, address=_address(party), party_contact_details=_contacts(party))
-
-
-def _kg(value: Decimal) -> w.Quantity:
-    return w.Quantity(value=value, unit="KGM")
-
-
-def _cbm(value: Decimal) -> w.Quantity:
-    return w.Quantity(value=value, unit="MTQ")
-
-
-def booking_to_wire(
-    scac: str,
-    req: BookingRequest,
-    *,
-    booking_agent: Party,
-    emergency_contact: w.BkEmergencyContact | None,
-    carrier_booking_request_reference: str | None = None,
-) -> w.BkCreateBooking:
-    """CreateBooking (or UpdateBooking, with the carrier's request reference) for `req`.
-
-    DCSA requires each dangerous-goods line's gross weight; we only know the commodity's,
-    so each line carries that. Dangerous goods need an emergency contact from the settings.
-    """
-    dangerous = None
-    if req.dangerous_goods:
-        if emergency_contact is None:
-            raise PermanentCarrierError(scac, "dangerous goods need dg_emergency_contact settings")
-        dangerous = [
-            w.BkDangerousGoods(
-                un_number=dg.un_number,
-                proper_shipping_name=dg.proper_shipping_name or req.cargo_description[:250],
-                imo_class=dg.imo_class,
-                packing_group=dg.packing_group,
-                is_marine_pollutant=False,
-                is_limited_quantity=False,
-                is_excepted_quantity=False,
-                is_salvage_packings=False,
-                is_empty_uncleaned_residue=False,
-                is_waste=False,
-                is_hot=False,
-                is_competent_authority_approval_required=False,
-                is_reportable_quantity=False,
-                emergency_contact_details=emergency_contact,
-                gross_weight=_kg(req.gross_weight_kg),
-            )
-            for dg in req.dangerous_goods
-        ]
-    other = None
-    if req.notify is not None:
-        other = [w.BkOtherParty(party=_bk_party(req.notify), party_function="N1")]
-    return w.BkCreateBooking(
-        carrier_booking_request_reference=carrier_booking_request_reference,
-        receipt_type_at_origin="CY",
-        delivery_type_at_destination="CY",
-        cargo_movement_type_at_origin="FCL",
-        cargo_movement_type_at_destination="FCL",
-        carrier_code=scac,
-        carrier_code_list_provider="NMFTA",
-        carrier_export_voyage_number=req.sailing.voyage_number,
-        is_equipment_substitution_allowed=False,
-        references=[w.BkReference(type="FF", value=req.reference)],
-        document_parties=w.BkDocumentParties(
-            booking_agent=_bk_party(booking_agent),
-            shipper=_bk_party(req.shipper),
-            consignee=_bk_party(req.consignee),
-            other=other,
-        ),
-        shipment_locations=[
-            w.BkShipmentLocation(
-                location=w.CsLocation(un_location_code=req.sailing.port_of_loading),
-                location_type_code="POL",
-            ),
-            w.BkShipmentLocation(
-                location=w.CsLocation(un_location_code=req.sailing.port_of_discharge),
-                location_type_code="POD",
-            ),
-        ],
-        requested_equipments=[
-            w.BkRequestedEquipment(
-                iso_equipment_code=req.size_type,
-                units=req.units,
-                is_shipper_owned=False,
-                commodities=[
-                    w.BkCommodity(
-                        commodity_type=req.cargo_description[:550],
-                        hs_codes=[req.hs_code],
-                        cargo_gross_weight=_kg(req.gross_weight_kg),
-                        cargo_gross_volume=_cbm(req.volume_cbm),
-                        outer_packaging=(
-                            w.BkOuterPackaging(dangerous_goods=dangerous) if dangerous else None
-                        ),
-                    )
-                ],
-            )
-        ],
-    )
+# -- booking statuses and notifications ------------------------------------------------------
 
 
 def booking_state_to_report(
-    scac: str, state: w.BkBookingState, fallback_reference: str | None = None
+    scac: str,
+    state: w.BkBookingState,
+    fallback_reference: str | None = None,
+    reported_at: datetime | None = None,
 ) -> BookingStatusReport:
     """The neutral report of a DCSA booking's statuses."""
     reference = state.carrier_booking_request_reference or fallback_reference
@@ -275,32 +154,83 @@ def booking_state_to_report(
         status=status,
         carrier_booking_number=state.carrier_booking_reference,
         reason="; ".join(reasons) or None,
+        reported_at=reported_at,
     )
+
+
+def cloud_event_errors(event: Any) -> list[ErrorDetail]:
+    """What makes ``event`` (parsed JSON) not a CloudEvent 1.0 carrying a DCSA booking
+    notification: one entry per attribute at fault."""
+    if not isinstance(event, dict):
+        return [ErrorDetail(message="a CloudEvent is a JSON object")]
+    errors: list[ErrorDetail] = []
+
+    def fail(attribute: str, message: str) -> None:
+        errors.append(ErrorDetail(property=attribute, message=message))
+
+    required = ("specversion", "id", "source", "type", "time", "datacontenttype", "subscriptionReference")
+    for attribute in (*required, "data"):
+        if event.get(attribute) in (None, ""):
+            fail(attribute, "required")
+    if "specversion" in event and event["specversion"] != "1.0":
+        fail("specversion", f"{event['specversion']!r}: only CloudEvents 1.0 is understood")
+    for attribute, limit in (("id", 100), ("source", 4096), ("subscriptionReference", 100)):
+        value = event.get(attribute)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            fail(attribute, f"a string of at most {limit} characters")
+    if event.get("type") not in (None, *NOTIFICATION_TYPES):
+        fail("type", f"{event['type']!r} is not one of {', '.join(NOTIFICATION_TYPES)}")
+    if event.get("datacontenttype") not in (None, "application/json"):
+        fail("datacontenttype", f"{event['datacontenttype']!r}: only application/json is understood")
+    if event.get("time") is not None and not _is_offset_datetime(event["time"]):
+        fail("time", "an RFC 3339 date-time with an offset")
+    if event.get("data") is not None and not isinstance(event["data"], dict):
+        fail("data", "a JSON object")
+    return errors
+
+
+def _is_offset_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def parse_booking_notification(scac: str, content: bytes) -> tuple[str, BookingStatusReport]:
     """(CloudEvent id, report) of a DCSA booking notification. The id is the carrier's
-    event id, so the same event delivered twice yields the same id and can be deduplicated."""
+    event id, so the same event delivered twice yields the same id and can be deduplicated.
+    The report's ``reported_at`` orders notifications: the data's ``updatedDateTime`` where a
+    carrier sends one, else the event's ``time``. Every violation of the envelope is listed in
+    the MalformedCarrierAnswer's ``errors``."""
+    raw: Any = decode(scac, content, object)
+    errors = cloud_event_errors(raw)
+    if errors:
+        listed = "; ".join(f"{e.property}: {e.message}" if e.property else e.message for e in errors)
+        raise MalformedCarrierAnswer(scac, f"not a DCSA booking notification: {listed}", errors=errors)
     event = decode(scac, content, w.BkNotification)
-    if event.type not in ("org.dcsa.booking.v2", "org.dcsa.booking-notification.v2"):
-        raise MalformedCarrierAnswer(scac, f"not a booking notification: {event.type}")
-    return event.id, booking_state_to_report(scac, event.data)
+    moment = event.data.updated_date_time or event.time
+    return event.id, booking_state_to_report(scac, event.data, reported_at=_utc(scac, moment))
 
 
 # -- consolidated manifest as eBL 3.0 shipping instructions -----------------------------------
 
 
-def _si_party(party: Party) -> w.SiParty:
+def _si_party(check: FieldCheck, path: str, party: Party) -> w.SiParty:
+    # A house bill's party may be known by name and country alone: it goes without an address.
+    given = fields.party(check, path, party, partial="omit")
     return w.SiParty(
-        party_name=party.name,
+        party_name=given.party_name,
         type_of_person="LEGAL_PERSON",
-        address=_address(party),
-        party_contact_details=_contacts(party),
+        address=given.address,
+        party_contact_details=given.party_contact_details,
     )
 
 
-def _hbl(manifest: Manifest, container_ref: str, size_type: str, seal: str, bill: HouseBill,
-         method_of_payment: str) -> w.HouseBillOfLading:  # fmt: skip
+def _hbl(check: FieldCheck, manifest: Manifest, container_ref: str, size_type: str, seal: str,
+         bill: HouseBill, method_of_payment: str) -> w.HouseBillOfLading:  # fmt: skip
+    path = f"houseBillOfLadings[{bill.booking_reference}].documentParties"
     pol, pod = manifest.sailing.port_of_loading, manifest.sailing.port_of_discharge
     return w.HouseBillOfLading(
         house_bill_of_lading_reference=bill.booking_reference,
@@ -309,7 +239,8 @@ def _hbl(manifest: Manifest, container_ref: str, size_type: str, seal: str, bill
         place_of_final_delivery=w.HblPlace(un_location_code=pod),
         method_of_payment=method_of_payment,
         document_parties=w.SiDocumentParties(
-            shipper=_si_party(bill.shipper), consignee=_si_party(bill.consignee)
+            shipper=_si_party(check, f"{path}.shipper", bill.shipper),
+            consignee=_si_party(check, f"{path}.consignee", bill.consignee),
         ),
         is_cargo_delivered_in_ics2_zone=pod[:2] in ICS2_COUNTRIES,
         routing_of_consignment_countries=list(dict.fromkeys([pol[:2], pod[:2]])),
@@ -321,8 +252,8 @@ def _hbl(manifest: Manifest, container_ref: str, size_type: str, seal: str, bill
                 cargo_items=[
                     w.HblCargoItem(
                         equipment_reference=container_ref,
-                        cargo_gross_weight=_kg(bill.gross_weight_kg),
-                        cargo_gross_volume=_cbm(bill.volume_cbm),
+                        cargo_gross_weight=kg(bill.gross_weight_kg),
+                        cargo_gross_volume=cbm(bill.volume_cbm),
                         outer_packaging=w.HblOuterPackaging(
                             package_code="PK",
                             number_of_packages=bill.packages,
@@ -357,6 +288,7 @@ def manifest_to_wire(
     items: list[w.SiConsignmentItem] = []
     equipments: list[w.SiEquipment] = []
     house_bills: list[w.HouseBillOfLading] = []
+    check = FieldCheck()
     for container in manifest.containers:
         if not container.carrier_booking_reference or not container.seal_number:
             raise PermanentCarrierError(
@@ -380,8 +312,8 @@ def manifest_to_wire(
                     cargo_items=[
                         w.SiCargoItem(
                             equipment_reference=container.container_ref,
-                            cargo_gross_weight=_kg(bill.gross_weight_kg),
-                            cargo_gross_volume=_cbm(bill.volume_cbm),
+                            cargo_gross_weight=kg(bill.gross_weight_kg),
+                            cargo_gross_volume=cbm(bill.volume_cbm),
                             outer_packaging=w.SiOuterPackaging(
                                 number_of_packages=bill.packages, description="packages"
                             ),
@@ -392,6 +324,7 @@ def manifest_to_wire(
             )
             house_bills.append(
                 _hbl(
+                    check,
                     manifest,
                     container.container_ref,
                     container.size_type,
@@ -400,6 +333,8 @@ def manifest_to_wire(
                     method_of_payment,
                 )
             )
+    shipper = _si_party(check, "documentParties.shipper", nvocc)
+    check.raise_if_any(scac, f"shipping instructions of {manifest.sailing.voyage_number}")
     return w.SiCreateShippingInstructions(
         transport_document_type_code="BOL",
         is_shipped_on_board_type=True,
@@ -409,7 +344,7 @@ def manifest_to_wire(
         carrier_code=scac,
         carrier_code_list_provider="NMFTA",
         party_contact_details=[contact],
-        document_parties=w.SiDocumentParties(shipper=_si_party(nvocc)),
+        document_parties=w.SiDocumentParties(shipper=shipper),
         is_cargo_delivered_in_ics2_zone=manifest.sailing.port_of_discharge[:2] in ICS2_COUNTRIES,
         consignment_items=items,
         utilized_transport_equipments=equipments,

@@ -1,7 +1,7 @@
 """msgspec Structs for the parts of the DCSA payloads this adapter reads and writes.
 
 Field names follow the specs (camelCase, with DCSA's own spellings such as `UNLocationCode`,
-`ISOEquipmentCode`, `HSCodes`). Response Structs list only what we read; unknown fields are
+`ISOEquipmentCode`, `extendedHSCodes`). Response Structs list only what we read; unknown fields are
 ignored. Request Structs are encoded with `omit_defaults`, so None means "not sent".
 Specs: CS_v1.0.3 (schedules), BKG_v2.0.4 (bookings), EBL_v3.0.3 (shipping instructions).
 """
@@ -74,14 +74,15 @@ class CsPointToPoint(Wire, kw_only=True):
     legs: list[CsLeg]
 
 
-# -- Booking 2.0 ---------------------------------------------------------------------------
+# -- Booking 2.0.4 ---------------------------------------------------------------------------
 
 
 class BkAddress(Wire, kw_only=True):
     street: str
+    street_number: str | None = None
+    post_code: str | None = None
     city: str
     country_code: str
-    post_code: str | None = None
 
 
 class BkContact(Wire, kw_only=True):
@@ -108,9 +109,20 @@ class BkDocumentParties(Wire, kw_only=True):
     other: list[BkOtherParty] | None = None
 
 
+class BkLocation(Wire, kw_only=True):
+    location_name: str | None = None
+    address: BkAddress | None = None
+    un_location_code: str | None = msgspec.field(default=None, name="UNLocationCode")
+
+
 class BkShipmentLocation(Wire, kw_only=True):
-    location: CsLocation
+    location: BkLocation
     location_type_code: str
+
+
+class BkContainerPositioning(Wire, kw_only=True):
+    date_time: datetime | None = None
+    location: BkLocation
 
 
 class Quantity(Wire, kw_only=True):
@@ -121,13 +133,22 @@ class Quantity(Wire, kw_only=True):
 class BkEmergencyContact(Wire, kw_only=True):
     contact: str
     phone: str
+    provider: str | None = None
+    reference_number: str | None = None
+
+
+class BkLimits(Wire, kw_only=True):
+    temperature_unit: str
+    flash_point: Decimal | None = None
 
 
 class BkDangerousGoods(Wire, kw_only=True):
     un_number: str = msgspec.field(name="UNNumber")
     proper_shipping_name: str
+    technical_name: str | None = None
     imo_class: str
     packing_group: int | None = None
+    ems_number: str | None = msgspec.field(default=None, name="EMSNumber")
     is_marine_pollutant: bool
     is_limited_quantity: bool
     is_excepted_quantity: bool
@@ -139,31 +160,50 @@ class BkDangerousGoods(Wire, kw_only=True):
     is_reportable_quantity: bool
     emergency_contact_details: BkEmergencyContact
     gross_weight: Quantity
+    limits: BkLimits | None = None
 
 
 class BkOuterPackaging(Wire, kw_only=True):
+    package_code: str | None = None
+    imo_packaging_code: str | None = None
+    number_of_packages: int | None = None
     description: str | None = None
     dangerous_goods: list[BkDangerousGoods] | None = None
 
 
 class BkCommodity(Wire, kw_only=True):
     commodity_type: str
-    hs_codes: list[str] = msgspec.field(name="HSCodes")
+    extended_hs_codes: list[str] = msgspec.field(name="extendedHSCodes")
     cargo_gross_weight: Quantity
     cargo_gross_volume: Quantity
     outer_packaging: BkOuterPackaging | None = None
 
 
+class BkActiveReeferSettings(Wire, kw_only=True):
+    temperature_setpoint: Decimal
+    temperature_unit: str
+    humidity_setpoint: Decimal | None = None
+    is_pre_cooling_required: bool | None = None
+
+
 class BkRequestedEquipment(Wire, kw_only=True):
     iso_equipment_code: str = msgspec.field(name="ISOEquipmentCode")
     units: int
+    container_positionings: list[BkContainerPositioning] | None = None
     is_shipper_owned: bool
+    is_non_operating_reefer: bool | None = None
+    active_reefer_settings: BkActiveReeferSettings | None = None
     commodities: list[BkCommodity]
 
 
 class BkReference(Wire, kw_only=True):
     type: str
     value: str
+
+
+class BkVessel(Wire, kw_only=True):
+    name: str
+    vessel_imo_number: str | None = msgspec.field(default=None, name="vesselIMONumber")
 
 
 class BkCreateBooking(Wire, kw_only=True):
@@ -174,13 +214,20 @@ class BkCreateBooking(Wire, kw_only=True):
     delivery_type_at_destination: str
     cargo_movement_type_at_origin: str
     cargo_movement_type_at_destination: str
+    service_contract_reference: str | None = None
+    contract_quotation_reference: str | None = None
+    vessel: BkVessel | None = None
+    carrier_service_code: str | None = None
+    carrier_export_voyage_number: str | None = None
+    routing_reference: str | None = None
     carrier_code: str
     carrier_code_list_provider: str
-    carrier_export_voyage_number: str
     is_equipment_substitution_allowed: bool
     references: list[BkReference]
     document_parties: BkDocumentParties
     shipment_locations: list[BkShipmentLocation]
+    requested_pre_carriage_mode_of_transport: str | None = None
+    requested_on_carriage_mode_of_transport: str | None = None
     requested_equipments: list[BkRequestedEquipment]
 
 
@@ -204,6 +251,9 @@ class BkBookingState(Wire, kw_only=True):
     booking_cancellation_status: str | None = None
     feedbacks: list[BkFeedback] = []
     reason: str | None = None  # BKG_NTF 2.0.0-Beta-3 only
+    # Not in the standard's notification data, but sent by some carriers: preferred over the
+    # event's time to order notifications when present.
+    updated_date_time: datetime | None = None
 
 
 class BkCancelBooking(Wire, kw_only=True):

@@ -14,24 +14,35 @@ Layout (a profile, not a certified implementation guide)::
     UNT UNZ
 
 Texts longer than a component (35 or 70 characters) are split over the element's components
-and joined again when reading.
+and joined again when reading. Every value is checked against its data element's length (the
+D.95B directory; ``ELEMENT_LIMITS``) before anything is written: a manifest that does not fit
+raises `InvalidCarrierRequest` listing each value, never a bare ValueError and never a cut.
+
+Character sets: ``UNOW`` (UTF-8, syntax version 4) carries any text as it is, where the partner
+accepts it; ``UNOC`` (ISO 8859-1, syntax version 3, the default) carries Latin-1, and anything
+beyond it (Chinese party names, say) is transliterated to Latin letters. The CSV and JSON copies
+written beside the interchange keep the original text.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from anyascii import anyascii
 from pydifact.exceptions import MissingImplementationWarning
 from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
 
 from carriers.base import (
     DangerousGoods,
+    ErrorDetail,
     HouseBill,
+    InvalidCarrierRequest,
     Manifest,
     ManifestContainer,
     Party,
@@ -39,91 +50,251 @@ from carriers.base import (
 )
 
 Element = str | list[str]
+Charset = Literal["UNOC", "UNOW"]
+SYNTAX_VERSION: dict[Charset, int] = {"UNOC": 3, "UNOW": 4}
+ENCODING: dict[Charset, str] = {"UNOC": "latin-1", "UNOW": "utf-8"}
 
 
-def _chunks(text: str | None, size: int, limit: int) -> Element:
-    if not text:
-        return ""
-    parts = [text[i : i + size] for i in range(0, len(text), size)]
-    if len(parts) > limit:
-        raise ValueError(f"text longer than {size * limit} characters: {text[:20]}...")
-    return parts[0] if len(parts) == 1 else parts
+class ElementLimit(NamedTuple):
+    """A data element's length (an..N) and how many components of it a segment repeats."""
+
+    length: int
+    components: int = 1
+    numeric: bool = False
 
 
-def _party_segments(qualifier: str, party: Party) -> list[Segment]:
+# UN/EDIFACT D.95B data element directory, for the elements this message fills.
+ELEMENT_LIMITS: dict[str, ElementLimit] = {
+    "1004 document number": ElementLimit(35),
+    "8028 conveyance reference number": ElementLimit(17),
+    "3225 place/location identification": ElementLimit(25),
+    "8260 equipment identification number": ElementLimit(17),
+    "8155 equipment size and type": ElementLimit(10),
+    "9308 seal number": ElementLimit(10),
+    "1490 consolidation item number": ElementLimit(4, numeric=True),
+    "3036 party name": ElementLimit(35, components=5),
+    "3042 street and number": ElementLimit(35, components=4),
+    "3164 city name": ElementLimit(35),
+    "3251 postcode": ElementLimit(9),
+    "3207 country": ElementLimit(3),
+    "3148 communication number": ElementLimit(512),
+    "7224 number of packages": ElementLimit(8, numeric=True),
+    "4440 free text": ElementLimit(70, components=5),
+    "7140 item number": ElementLimit(35),
+    "6314 measurement value": ElementLimit(18),
+    "8351 hazard code": ElementLimit(7),
+    "7124 UNDG number": ElementLimit(4, numeric=True),
+    "8339 packing group": ElementLimit(3),
+}
+
+
+class _Text:
+    """Puts texts into the interchange's character set and checks them against their data
+    element; the problems found are listed together at the end."""
+
+    def __init__(self, charset: Charset) -> None:
+        self.charset = charset
+        self.errors: list[ErrorDetail] = []
+
+    def __call__(self, where: str, element: str, value: str | None) -> Element:
+        if not value:
+            return ""
+        text = _in_charset(value, self.charset)
+        limit = ELEMENT_LIMITS[element]
+        most = limit.length * limit.components
+        if limit.numeric and not text.isdigit():
+            self.errors.append(
+                ErrorDetail(property=f"{where} ({element})", message=f"{text!r} is not a number")
+            )
+        if len(text) > most:
+            spread = f" ({limit.components} x {limit.length})" if limit.components > 1 else ""
+            self.errors.append(
+                ErrorDetail(
+                    property=f"{where} ({element})",
+                    message=f"{len(text)} characters, at most {most}{spread}",
+                )
+            )
+            return text
+        parts = [text[i : i + limit.length] for i in range(0, len(text), limit.length)]
+        return parts[0] if len(parts) == 1 else parts
+
+
+def _in_charset(value: str, charset: Charset) -> str:
+    """``value`` with line breaks and other controls as spaces; for UNOC, characters beyond
+    Latin-1 spelled in Latin letters (syllables of a Chinese name apart, as in pinyin)."""
+    out: list[str] = []
+    spelled = False
+    for char in value:
+        if unicodedata.category(char).startswith("C"):
+            out.append(" ")
+            spelled = False
+        elif charset == "UNOW" or ord(char) < 256:
+            out.append(char)
+            spelled = False
+        else:
+            latin = anyascii(char)
+            if spelled and latin[:1].isalnum() and out and out[-1][-1:].isalnum():
+                out.append(" ")
+            out.append(latin)
+            spelled = bool(latin)
+    return "".join(out)
+
+
+def _party_segments(text: _Text, where: str, qualifier: str, party: Party) -> list[Segment]:
     segments = [
         Segment(
             "NAD",
             qualifier,
             "",
             "",
-            _chunks(party.name, 35, 5),
-            _chunks(party.address, 35, 4),
-            party.city or "",
+            text(where, "3036 party name", party.name),
+            text(where, "3042 street and number", party.address),
+            text(where, "3164 city name", party.city),
             "",
-            party.postal_code or "",
-            party.country_code or "",
+            text(where, "3251 postcode", party.postal_code),
+            text(where, "3207 country", party.country_code),
         )
     ]
     if party.email:
-        segments.append(Segment("COM", [party.email, "EM"]))
+        segments.append(Segment("COM", [str(text(where, "3148 communication number", party.email)), "EM"]))
     if party.phone:
-        segments.append(Segment("COM", [party.phone, "TE"]))
+        segments.append(Segment("COM", [str(text(where, "3148 communication number", party.phone)), "TE"]))
     return segments
 
 
-def _bill_segments(seq: int, bill: HouseBill, container_ref: str) -> list[Segment]:
-    segments = [Segment("CNI", str(seq), bill.booking_reference)]
-    segments += _party_segments("CZ", bill.shipper)
-    segments += _party_segments("CN", bill.consignee)
+def _bill_segments(text: _Text, seq: int, bill: HouseBill, container_ref: str) -> list[Segment]:
+    where = f"house bill {bill.booking_reference}"
+    segments = [
+        Segment(
+            "CNI",
+            text(where, "1490 consolidation item number", str(seq)),
+            text(where, "1004 document number", bill.booking_reference),
+        )
+    ]
+    segments += _party_segments(text, f"{where} shipper", "CZ", bill.shipper)
+    segments += _party_segments(text, f"{where} consignee", "CN", bill.consignee)
     segments += [
-        Segment("GID", "1", [str(bill.packages), "PK"]),
-        Segment("FTX", "AAA", "", "", _chunks(bill.cargo_description, 70, 5)),
-        Segment("PIA", "5", [bill.hs_code, "HS"]),
-        Segment("MEA", "AAE", "G", ["KGM", str(bill.gross_weight_kg)]),
-        Segment("MEA", "AAE", "AAW", ["MTQ", str(bill.volume_cbm)]),
-        Segment("SGP", container_ref),
+        Segment("GID", "1", [str(text(where, "7224 number of packages", str(bill.packages))), "PK"]),
+        Segment("FTX", "AAA", "", "", text(where, "4440 free text", bill.cargo_description)),
+        Segment("PIA", "5", [str(text(where, "7140 item number", bill.hs_code)), "HS"]),
+        Segment(
+            "MEA", "AAE", "G", ["KGM", str(text(where, "6314 measurement value", str(bill.gross_weight_kg)))]
+        ),
+        Segment(
+            "MEA", "AAE", "AAW", ["MTQ", str(text(where, "6314 measurement value", str(bill.volume_cbm)))]
+        ),
+        Segment("SGP", text(where, "8260 equipment identification number", container_ref)),
     ]
     for dg in bill.dangerous_goods:
         packing_group = "" if dg.packing_group is None else str(dg.packing_group)
-        segments.append(Segment("DGS", "IMD", dg.imo_class, dg.un_number, "", packing_group))
+        segments.append(
+            Segment(
+                "DGS",
+                "IMD",
+                text(where, "8351 hazard code", dg.imo_class),
+                text(where, "7124 UNDG number", dg.un_number),
+                "",
+                text(where, "8339 packing group", packing_group),
+            )
+        )
         if dg.proper_shipping_name:
-            segments.append(Segment("FTX", "AAD", "", "", _chunks(dg.proper_shipping_name, 70, 5)))
+            segments.append(
+                Segment("FTX", "AAD", "", "", text(where, "4440 free text", dg.proper_shipping_name))
+            )
     return segments
 
 
-def write_cuscar(manifest: Manifest, *, sender: str, control_reference: str, prepared_at: datetime) -> str:
-    """The manifest as one EDIFACT interchange holding one CUSCAR message."""
+class _Interchange(Interchange):
+    """pydifact's interchange, with the preparation date as CCYYMMDD in syntax version 4."""
+
+    def get_header_segment(self) -> Segment:
+        header: Segment = super().get_header_segment()
+        if self.syntax_identifier[1] >= 4:
+            header.elements[3] = [f"{self.timestamp:%Y%m%d}", f"{self.timestamp:%H%M}"]
+        return header
+
+
+def write_cuscar(
+    manifest: Manifest,
+    *,
+    sender: str,
+    control_reference: str,
+    prepared_at: datetime,
+    charset: Charset = "UNOC",
+) -> bytes:
+    """The manifest as one EDIFACT interchange holding one CUSCAR message, encoded in the
+    character set it declares; `InvalidCarrierRequest` lists every value that does not fit."""
     sailing = manifest.sailing
+    text = _Text(charset)
+    head = "sailing"
     message = Message("1", ["CUSCAR", "D", "95B", "UN"])
     message.add_segments(
         [
-            Segment("BGM", "85", f"{sailing.voyage_number}{sailing.port_of_loading}", "9"),
+            Segment(
+                "BGM",
+                "85",
+                text(head, "1004 document number", f"{sailing.voyage_number}{sailing.port_of_loading}"),
+                "9",
+            ),
             Segment("DTM", ["137", f"{prepared_at:%Y%m%d%H%M}", "203"]),
-            Segment("TDT", "20", sailing.voyage_number, "1", "", [sailing.carrier_scac, "172"]),
-            Segment("LOC", "9", [sailing.port_of_loading, "139", "6"]),
-            Segment("LOC", "11", [sailing.port_of_discharge, "139", "6"]),
+            Segment(
+                "TDT",
+                "20",
+                text(head, "8028 conveyance reference number", sailing.voyage_number),
+                "1",
+                "",
+                [sailing.carrier_scac, "172"],
+            ),
+            Segment(
+                "LOC",
+                "9",
+                [str(text(head, "3225 place/location identification", sailing.port_of_loading)), "139", "6"],
+            ),
+            Segment(
+                "LOC",
+                "11",
+                [
+                    str(text(head, "3225 place/location identification", sailing.port_of_discharge)),
+                    "139",
+                    "6",
+                ],
+            ),
         ]
     )
     for container in manifest.containers:
-        message.add_segment(Segment("EQD", "CN", container.container_ref, [container.size_type, "6346", "5"]))
+        where = f"container {container.container_ref}"
+        message.add_segment(
+            Segment(
+                "EQD",
+                "CN",
+                text(where, "8260 equipment identification number", container.container_ref),
+                [str(text(where, "8155 equipment size and type", container.size_type)), "6346", "5"],
+            )
+        )
         message.add_segment(Segment("TMD", "", container.load))
         if container.seal_number:
-            message.add_segment(Segment("SEL", container.seal_number, "SH"))
+            message.add_segment(Segment("SEL", text(where, "9308 seal number", container.seal_number), "SH"))
     seq = 0
     for container in manifest.containers:
         for bill in container.house_bills:
             seq += 1
-            message.add_segments(_bill_segments(seq, bill, container.container_ref))
-    interchange = Interchange(
+            message.add_segments(_bill_segments(text, seq, bill, container.container_ref))
+    if text.errors:
+        listed = "; ".join(f"{e.property}: {e.message}" for e in text.errors)
+        raise InvalidCarrierRequest(
+            sailing.carrier_scac, f"manifest of {sailing.voyage_number} breaks EDIFACT limits: {listed}",
+            errors=text.errors,
+        )  # fmt: skip
+    interchange = _Interchange(
         sender=sender,
         recipient=sailing.carrier_scac,
         control_reference=control_reference,
-        syntax_identifier=("UNOC", 3),
+        syntax_identifier=(charset, SYNTAX_VERSION[charset]),
         timestamp=prepared_at,
     )
     interchange.add_message(message)
-    return str(interchange.serialize(break_lines=True))
+    serialized: str = interchange.serialize(break_lines=True)
+    return serialized.encode(ENCODING[charset])
 
 
 def _text(segment: Segment, index: int) -> str:
@@ -158,12 +329,14 @@ def _parse_party(segments: Iterator[Segment], nad: Segment) -> tuple[Party, Segm
     return Party(**fields), None  # type: ignore[arg-type]
 
 
-def read_cuscar(content: str) -> Manifest:
-    """Parse an interchange written by `write_cuscar` back into a Manifest."""
+def read_cuscar(content: bytes) -> Manifest:
+    """Parse an interchange written by `write_cuscar` back into a Manifest (decoded in the
+    character set its UNB declares)."""
+    charset: Charset = "UNOW" if b"UNB+UNOW" in content[:64] else "UNOC"
     with warnings.catch_warnings():
         # pydifact ships no segment XML for syntax v3 service segments; nothing is lost.
         warnings.simplefilter("ignore", MissingImplementationWarning)
-        interchange = Interchange.from_str(content)
+        interchange = Interchange.from_str(content.decode(ENCODING[charset]))
     (message,) = list(interchange.get_messages())
     segments = iter(message.segments)
     header: dict[str, str] = {}

@@ -1,7 +1,8 @@
 """Validate JSON payloads and query parameters against the DCSA OpenAPI YAML files.
 
 The specs live in the shared folder next to the repository (``../shared/specs/dcsa``), or under
-``$SLOTPOOL_SHARED_DIR/specs/dcsa``. When they are missing, the tests that need them skip.
+``$SLOTPOOL_SHARED_DIR/specs/dcsa``. When they are missing, the tests that need them skip, except
+under ``CI=true``, where a missing spec folder fails them: CI never passes without the contract.
 """
 
 from __future__ import annotations
@@ -28,11 +29,19 @@ def spec_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "dcsa"
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def require_specs() -> Path:
-    """The spec folder, or skip the calling test with the reason."""
+    """The spec folder; else skip the calling test with the reason (fail it under CI=true)."""
     folder = spec_dir()
-    if not (folder / BKG).is_file():
-        pytest.skip(f"DCSA specs not found in {folder} (set SLOTPOOL_SHARED_DIR)")
+    missing = [name for name in (CS, BKG, BKG_NTF, EBL) if not (folder / name).is_file()]
+    if missing:
+        reason = f"DCSA specs {missing} not found in {folder} (set SLOTPOOL_SHARED_DIR)"
+        if in_ci():
+            pytest.fail(f"CI requires the DCSA specs: {reason}")
+        pytest.skip(reason)
     return folder
 
 

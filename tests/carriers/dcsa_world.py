@@ -9,6 +9,7 @@ from fake_dcsa import FakeDcsaState, create_fake_dcsa
 from carriers.base import CarrierAdapter, SailingOffer, ScheduleQuery
 from carriers.dcsa import build_dcsa
 from carriers.simulated import SimulatedSettings, generate_sailings
+from carriers.store import CarrierStore
 
 LANE = ScheduleQuery(origin="CNSHA", destination="USLAX")
 
@@ -24,6 +25,7 @@ DCSA_SETTINGS = {
         "email": "ops@slotpool.example",
     },
     "contact": {"name": "Slotpool Ops", "email": "ops@slotpool.example"},
+    "service_contract_reference": "SC-SLOTPOOL-2025",
     "dg_emergency_contact": {"contact": "CHEMTREC", "phone": "+1 703 527 3887"},
     "allocation": {
         "22G1": {"units": 6, "rate": "1150", "currency": "USD"},
@@ -37,6 +39,10 @@ def fake_sailings(scac: str) -> list[SailingOffer]:
     return list(generate_sailings(scac, settings, NOW).values())
 
 
-def dcsa_adapter(state: FakeDcsaState, **overrides: object) -> CarrierAdapter:
+def dcsa_adapter(
+    state: FakeDcsaState, *, store: CarrierStore | None = None, **overrides: object
+) -> CarrierAdapter:
     transport = httpx.ASGITransport(app=create_fake_dcsa(state))
-    return build_dcsa("DCSA", {**DCSA_SETTINGS, **overrides}, clock=frozen_now, transport=transport)
+    return build_dcsa(
+        "DCSA", {**DCSA_SETTINGS, **overrides}, clock=frozen_now, transport=transport, store=store
+    )

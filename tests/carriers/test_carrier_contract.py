@@ -40,7 +40,9 @@ async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         inbox.mkdir()
         for sample in SAMPLES.iterdir():
             shutil.copy(sample, inbox)
-        built = build_feed("FEED", {"inbox": str(inbox), "outbox": str(tmp_path / "out")}, clock=frozen_now)
+        # Asked after the sample sheets were issued (3 and 4 March), as a carrier would be.
+        built = build_feed("FEED", {"inbox": str(inbox), "outbox": str(tmp_path / "out")},
+                           clock=lambda: frozen_now() + timedelta(days=2))  # fmt: skip
     else:
         state = request.getfixturevalue("fake_dcsa_state")
         built = dcsa_adapter(state)
@@ -51,7 +53,7 @@ async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 async def first_sailing(adapter: CarrierAdapter) -> SailingOffer:
-    offers = await adapter.schedules(LANE)
+    offers = (await adapter.schedules(LANE)).offers
     assert offers, "every adapter under contract offers CNSHA-USLAX sailings"
     return offers[0]
 
@@ -59,7 +61,7 @@ async def first_sailing(adapter: CarrierAdapter) -> SailingOffer:
 async def test_schedules_are_utc_with_known_cut_off_codes_and_decimal_rates(
     adapter: CarrierAdapter,
 ) -> None:
-    offers = await adapter.schedules(LANE)
+    offers = (await adapter.schedules(LANE)).offers
     assert offers
     for offer in offers:
         assert offer.carrier_scac == adapter.scac
@@ -80,9 +82,9 @@ async def test_schedules_are_utc_with_known_cut_off_codes_and_decimal_rates(
 
 
 async def test_etd_window_is_respected(adapter: CarrierAdapter) -> None:
-    offers = await adapter.schedules(LANE)
+    offers = (await adapter.schedules(LANE)).offers
     cut = offers[0].etd + timedelta(hours=1)
-    later = await adapter.schedules(replace(LANE, etd_from=cut))
+    later = (await adapter.schedules(replace(LANE, etd_from=cut))).offers
     assert [o.key for o in later] == [o.key for o in offers if o.etd >= cut]
 
 

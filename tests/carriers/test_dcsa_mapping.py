@@ -8,14 +8,13 @@ from pathlib import Path
 
 import dcsa_spec
 import pytest
-from carrier_world import booking_request, manifest
+from carrier_world import manifest
 from msgspec.structs import replace
 
 from carriers.base import (
     CarrierBookingStatus as S,
 )
 from carriers.base import (
-    DangerousGoods,
     MalformedCarrierAnswer,
     Party,
     PermanentCarrierError,
@@ -56,7 +55,9 @@ def test_recorded_routes_are_valid_point_to_point() -> None:
 
 
 def test_direct_route_becomes_a_sailing_and_transhipment_is_skipped() -> None:
-    offers = mapping.routes_to_offers("DCSA", fixture("cs_point_to_point.json"), [])
+    page = mapping.routes_to_offers("DCSA", fixture("cs_point_to_point.json"))
+    offers = page.offers
+    assert page.skipped == []
     assert len(offers) == 1
     offer = offers[0]
     assert offer.voyage_number == "511E"  # our carrier's partner entry, not the first one
@@ -68,34 +69,46 @@ def test_direct_route_becomes_a_sailing_and_transhipment_is_skipped() -> None:
     assert offer.cut_offs["LCO"] == datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    "content", [b"[{", b'[{"legs": []}]', b'{"not": "a list"}', b'[{"placeOfReceipt": 1}]']
-)
-def test_bad_route_payloads_are_malformed(content: bytes) -> None:
+@pytest.mark.parametrize("content", [b"[{", b'{"not": "a list"}', b"42"])
+def test_an_answer_that_is_not_a_list_of_routes_is_malformed(content: bytes) -> None:
     with pytest.raises(MalformedCarrierAnswer):
-        mapping.routes_to_offers("DCSA", content, [])
+        mapping.routes_to_offers("DCSA", content)
 
 
-def test_booking_request_with_dangerous_goods_is_a_valid_create_booking() -> None:
-    dcsa_spec.require_specs()
-    req = replace(
-        booking_request(KEY),
-        dangerous_goods=[DangerousGoods(un_number="1263", imo_class="3", packing_group=3)],
-        notify=Party(name="Rotterdam Notify BV"),
-    )
-    payload = mapping.booking_to_wire("DCSA", req, booking_agent=AGENT, emergency_contact=EMERGENCY)
-    body = json.loads(w.ENCODER.encode(payload))
-    assert dcsa_spec.errors(dcsa_spec.BKG, "CreateBooking", body) == []
-    commodity = body["requestedEquipments"][0]["commodities"][0]
-    assert commodity["cargoGrossWeight"] == {"value": 14200.5, "unit": "KGM"}
-    assert commodity["outerPackaging"]["dangerousGoods"][0]["UNNumber"] == "1263"
-    assert body["references"] == [{"type": "FF", "value": "SP-B-0001"}]
+def test_a_route_that_breaks_the_schema_is_skipped_and_named_the_others_kept() -> None:
+    good = json.loads(fixture("cs_point_to_point.json"))
+    naive = json.loads(fixture("cs_point_to_point.json"))[0]
+    naive["legs"][0]["departure"]["dateTime"] = "2025-03-14T18:00:00"
+    content = json.dumps([{"legs": []}, {"placeOfReceipt": 1}, *good, naive]).encode()
+
+    page = mapping.routes_to_offers("DCSA", content)
+
+    assert [o.voyage_number for o in page.offers] == ["511E"]
+    assert len(page.skipped) == 3
+    assert page.skipped[0].startswith("route 1:")
+    assert "without a UTC offset" in page.skipped[2]  # a naive time is never read as local time
 
 
-def test_dangerous_goods_without_an_emergency_contact_cannot_be_booked() -> None:
-    req = replace(booking_request(KEY), dangerous_goods=[DangerousGoods(un_number="1263", imo_class="3")])
-    with pytest.raises(PermanentCarrierError, match="emergency"):
-        mapping.booking_to_wire("DCSA", req, booking_agent=AGENT, emergency_contact=None)
+@pytest.mark.parametrize(
+    ("vessel", "name", "imo"),
+    [
+        (None, None, None),
+        ({"name": "CAPE ORIENT"}, "CAPE ORIENT", None),
+        ({"vesselIMONumber": "9321483"}, None, "9321483"),
+        ({"name": "X", "vesselIMONumber": "93214830"}, "X", None),
+    ],
+)
+def test_a_route_without_vessel_or_with_part_of_it_is_a_sailing(
+    vessel: dict[str, str] | None, name: str | None, imo: str | None
+) -> None:
+    routes = json.loads(fixture("cs_point_to_point.json"))
+    transport = routes[0]["legs"][0]["transport"]
+    if vessel is None:
+        del transport["vessel"]
+    else:
+        transport["vessel"] = vessel
+    (offer,) = mapping.routes_to_offers("DCSA", json.dumps(routes).encode()).offers
+    assert (offer.vessel_name, offer.vessel_imo, offer.voyage_number) == (name, imo, "511E")
 
 
 def test_manifest_is_valid_shipping_instructions_with_house_bills() -> None:

@@ -179,7 +179,7 @@ async def test_timeouts_count_as_failures_for_the_breaker(monotonic: FakeMonoton
     assert result.notices[0].status == "circuit_open"
 
 
-async def test_retrying_retries_only_retryable_errors_with_backoff() -> None:
+async def test_retrying_retries_only_retryable_errors_with_exponential_backoff_and_full_jitter() -> None:
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -190,19 +190,27 @@ async def test_retrying_retries_only_retryable_errors_with_backoff() -> None:
     async def call() -> str:
         nonlocal attempts
         attempts += 1
-        if attempts < 3:
+        if attempts % 4:
             raise RetryableCarrierError("ABCD", "timeout")
         return "ok"
 
-    assert await retrying(call, attempts=3, backoff=0.1, sleep=sleep) == "ok"
-    assert waits == [0.1, 0.2]
+    for _ in range(50):
+        assert await retrying(call, attempts=4, backoff=0.1, sleep=sleep) == "ok"
+    # Full jitter: the n-th wait is anywhere in [0, 0.1 x 2^n], not a fixed step.
+    first, second, third = waits[0::3], waits[1::3], waits[2::3]
+    assert all(0 <= w <= 0.1 for w in first)
+    assert all(0 <= w <= 0.2 for w in second)
+    assert all(0 <= w <= 0.4 for w in third)
+    assert max(third) > 0.2  # the ceiling doubles
+    assert len(set(waits)) > 100  # and the waits are spread, so clients never retry in step
+    waits.clear()
 
     async def permanent() -> str:
         raise MalformedCarrierAnswer("ABCD", "bad json")
 
     with pytest.raises(PermanentCarrierError):
         await retrying(permanent, attempts=5, sleep=sleep)
-    assert len(waits) == 2
+    assert waits == []  # a permanent error is not retried
 
 
 async def test_retrying_gives_up_after_the_last_attempt() -> None:
@@ -214,3 +222,62 @@ async def test_retrying_gives_up_after_the_last_attempt() -> None:
 
     with pytest.raises(RetryableCarrierError):
         await retrying(call, attempts=2, sleep=sleep)
+
+
+async def test_retrying_waits_what_the_carrier_asks_in_retry_after() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    calls = 0
+
+    async def call() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RetryableCarrierError("ABCD", "429", status=429, retry_after=7.0)
+        return "ok"
+
+    assert await retrying(call, attempts=3, backoff=0.1, sleep=sleep) == "ok"
+    assert waits == [7.0]
+
+
+async def test_retrying_gives_up_when_the_carrier_asks_to_wait_too_long() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def call() -> str:
+        raise RetryableCarrierError("ABCD", "503", status=503, retry_after=600.0)
+
+    with pytest.raises(RetryableCarrierError):
+        await retrying(call, attempts=5, cap=30, sleep=sleep)
+    assert waits == []
+
+
+class RateLimited:
+    """A carrier that answers 429 to every call."""
+
+    def __init__(self, scac: str) -> None:
+        self.scac = scac
+        self.kind = "scripted"
+
+    async def schedules(self, query: ScheduleQuery) -> object:
+        raise RetryableCarrierError(self.scac, "429 Too Many Requests", status=429, retry_after=1)
+
+
+async def test_a_rate_limited_carrier_does_not_open_its_breaker(monotonic: FakeMonotonic) -> None:
+    board = BreakerBoard(failure_threshold=2, cool_down=30, clock=monotonic)
+    limited = RateLimited("RATE")
+    for _ in range(5):
+        result = await fan_out([limited], schedules, timeout=1, breakers=board)  # type: ignore[list-item]
+        assert result.notices[0].status == "error"
+    assert board.for_carrier("RATE").state == "closed"
+
+    # Control: the same number of 503s opens it.
+    failing = sim("FAIL", error_rate=1.0)
+    for _ in range(5):
+        await fan_out([failing], schedules, timeout=1, breakers=board)
+    assert board.for_carrier("FAIL").state == "open"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from carrier_world import booking_request, frozen_now, manifest
+from carrier_world import booking_request, manifest
 from msgspec.structs import replace
 from pydifact.segmentcollection import Interchange
 
@@ -24,6 +24,7 @@ from carriers.feed import FeedCarrier, build_feed
 from carriers.feed.cuscar import read_cuscar
 from carriers.feed.manifest_csv import read_manifest_csv
 from carriers.feed.sheets import parse_csv_sheet, parse_json_sheet
+from carriers.store import MemoryCarrierStore
 
 SAMPLES = Path(__file__).resolve().parents[2] / "carriers" / "samples"
 CSV_SAMPLE = SAMPLES / "2025-03-03T0800-allocation.csv"
@@ -33,17 +34,22 @@ VOYAGE_512 = SailingKey(
 )
 
 
+# The sample sheets were issued on 3 and 4 March; the carrier is asked after both.
+AFTER_THE_SHEETS = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def feed(tmp_path: Path) -> FeedCarrier:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(CSV_SAMPLE, inbox)
     shutil.copy(JSON_SAMPLE, inbox)
-    return build_feed("FEED", {"inbox": str(inbox), "outbox": str(tmp_path / "outbox")}, clock=frozen_now)
+    settings = {"inbox": str(inbox), "outbox": str(tmp_path / "outbox")}
+    return build_feed("FEED", settings, clock=lambda: AFTER_THE_SHEETS, store=MemoryCarrierStore())
 
 
 def test_sample_csv_sheet_imports_with_utc_times_and_cut_offs() -> None:
-    offers = parse_csv_sheet("FEED", CSV_SAMPLE.read_text())
+    offers = parse_csv_sheet("FEED", CSV_SAMPLE.read_text()).offers
     assert [o.voyage_number for o in offers] == ["511E", "512E"]
     first = offers[0]
     assert first.etd == datetime(2025, 3, 14, 10, 0, tzinfo=UTC)
@@ -56,7 +62,9 @@ def test_sample_csv_sheet_imports_with_utc_times_and_cut_offs() -> None:
 
 
 def test_sample_json_sheet_imports() -> None:
-    offers = parse_json_sheet("FEED", JSON_SAMPLE.read_bytes())
+    sheet = parse_json_sheet("FEED", JSON_SAMPLE.read_bytes())
+    assert sheet.issued_at == datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+    offers = sheet.offers
     assert [o.key.voyage_number for o in offers] == ["512E", "047W"]
     assert offers[1].vessel_imo is None
     assert offers[1].allocations[0].rate == Decimal("1320.5")
@@ -84,7 +92,7 @@ def test_csv_sheet_with_naive_datetime_or_unknown_column_set_is_malformed() -> N
 
 
 async def test_later_sheet_replaces_the_sailings_it_lists(feed: FeedCarrier) -> None:
-    offers = {o.voyage_number: o for o in await feed.schedules(ScheduleQuery())}
+    offers = {o.voyage_number: o for o in (await feed.schedules(ScheduleQuery())).offers}
     assert set(offers) == {"511E", "512E", "047W"}
     assert offers["512E"].etd == datetime(2025, 3, 21, 18, 0, tzinfo=UTC)  # moved by the JSON
     assert {a.size_type: a.units for a in offers["512E"].allocations} == {"42G1": 15, "45R1": 4}
@@ -100,11 +108,11 @@ async def test_manifest_is_written_as_csv_and_edifact_that_read_back_the_same(
 
     folder = feed.outbox / "manifests"
     csv_text = (folder / f"{receipt.carrier_reference}.csv").read_text()
-    edifact = (folder / f"{receipt.carrier_reference}.edi").read_text()
+    edifact = (folder / f"{receipt.carrier_reference}.edi").read_bytes()
     assert read_manifest_csv(csv_text) == sent
     assert read_cuscar(edifact) == sent
 
-    messages = list(Interchange.from_str(edifact).get_messages())
+    messages = list(Interchange.from_str(edifact.decode("latin-1")).get_messages())
     assert [m.type for m in messages] == ["CUSCAR"]
     tags = [s.tag for s in messages[0].segments]
     assert tags.count("CNI") == 3
@@ -122,7 +130,7 @@ async def test_long_texts_survive_the_edifact_component_limits(feed: FeedCarrier
     )
     long = replace(sent, containers=[replace(container, house_bills=[long_bill])])
     receipt = await feed.submit_manifest(long)
-    edifact = (feed.outbox / "manifests" / f"{receipt.carrier_reference}.edi").read_text()
+    edifact = (feed.outbox / "manifests" / f"{receipt.carrier_reference}.edi").read_bytes()
     assert read_cuscar(edifact) == long
 
 
@@ -139,10 +147,16 @@ async def test_booking_inside_the_sheet_is_accepted_and_outside_rejected(feed: F
     assert "exceeds" in report.reason
 
 
-async def test_release_is_idempotent_across_a_restart(feed: FeedCarrier) -> None:
+async def test_release_is_idempotent_across_a_restart(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(JSON_SAMPLE, inbox)
+    settings = {"inbox": str(inbox), "outbox": str(tmp_path / "outbox")}
+    store = MemoryCarrierStore()  # the app's database, in the service
+    feed = build_feed("FEED", settings, clock=lambda: AFTER_THE_SHEETS, store=store)
     release = UnitRelease(release_id="rel-7", sailing=VOYAGE_512, size_type="42G1", units=5)
     assert (await feed.release_units(release)).units_released == 5
-    again = build_feed("FEED", {"inbox": str(feed.inbox), "outbox": str(feed.outbox)}, clock=frozen_now)
+    again = build_feed("FEED", settings, clock=lambda: AFTER_THE_SHEETS, store=store)
     assert (await again.release_units(release)).units_released == 5
     status = await again.allocation(VOYAGE_512)
     assert {a.size_type: a.units for a in status.allocations}["42G1"] == 10

@@ -35,6 +35,7 @@ from carriers.base import (
     RetryableCarrierError,
     SailingKey,
     SailingOffer,
+    ScheduleAnswer,
     ScheduleQuery,
     UnitRelease,
 )
@@ -101,15 +102,17 @@ class ScriptedCarrier:
         self.sailings = sailings
         self.failing = False
         self.hanging = False
+        self.problems: list[str] = []  # when set, the answer says it is incomplete
         self.calls = 0
 
-    async def schedules(self, query: ScheduleQuery) -> list[SailingOffer]:
+    async def schedules(self, query: ScheduleQuery) -> ScheduleAnswer:
         self.calls += 1
         if self.hanging:
             await asyncio.Event().wait()
         if self.failing:
             raise RetryableCarrierError(self.scac, "scripted 503")
-        return [s for s in self.sailings if query.matches(s)]
+        offers = [s for s in self.sailings if query.matches(s)]
+        return ScheduleAnswer(offers=offers, complete=not self.problems, problems=list(self.problems))
 
     async def allocation(self, key: SailingKey) -> AllocationStatus:
         raise PermanentCarrierError(self.scac, "not scripted")

@@ -7,8 +7,11 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import msgspec
+import pytest
+from sqlalchemy.exc import DBAPIError
 
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
@@ -45,7 +48,7 @@ async def test_first_sync_discovers_open_sailings_with_allotments_and_a_20ft_poo
     adapter = registry.cached("SIMA")
     assert isinstance(adapter, SimulatedCarrier)
     now = datetime.now(UTC)
-    offered = [o for o in await adapter.schedules(ScheduleQuery()) if min(o.cut_offs.values()) > now]
+    offered = [o for o in (await adapter.schedules(ScheduleQuery())).offers if min(o.cut_offs.values()) > now]
     stored = await stored_sailings(runtime, "SIMA")
     assert sorted(stored) == sorted(o.voyage_number for o in offered)
     assert kinds(report.changes) == {"sailing.discovered": len(offered)}
@@ -232,23 +235,6 @@ async def test_hanging_carrier_times_out_without_holding_back_the_others(runtime
     assert health == {"FAST": "healthy", "SLOW": "unhealthy"}
 
 
-async def test_sailing_a_dcsa_carrier_stops_listing_is_recorded_as_cancelled(runtime: Runtime) -> None:
-    registry = fast_registry()
-    kept, dropped = offer("DCSA", "001E"), offer("DCSA", "002E", days=27)
-    carrier = await scripted_carrier(runtime, registry, "DCSA", [kept, dropped], kind="dcsa")
-    await sync_all(runtime, registry)
-    carrier.sailings = [kept]
-
-    report = await sync_all(runtime, registry)
-    again = await sync_all(runtime, registry)
-
-    assert kinds(report.changes) == {"sailing.cancelled_by_carrier": 1}
-    assert kinds(again.changes) == {}
-    stored = await stored_sailings(runtime, "DCSA")
-    assert (stored["002E"].status, stored["002E"].carrier_status) == ("open", "cancelled")
-    assert stored["001E"].carrier_status == "scheduled"
-
-
 async def test_cancelled_sailing_listed_again_is_reinstated(runtime: Runtime) -> None:
     registry = fast_registry()
     listed = offer("FAKE", "001E")
@@ -312,3 +298,25 @@ async def test_two_replicas_syncing_at_once_apply_and_record_each_change_once(ru
         "allotment.raised": 1,
     }
     assert (await stored_sailings(runtime, "FAKE"))["001E"].allotments["42G1"].units_total == 15
+
+
+async def test_a_sailing_that_cannot_be_stored_keeps_only_itself_out_of_a_discovery(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = fast_registry()
+    sailings = [offer("FAKE", f"{n:03d}E", days=10 + n) for n in range(5)]
+    await scripted_carrier(runtime, registry, "FAKE", sailings)
+    apply_offer = service.offers.apply_offer
+
+    async def failing(conn: Any, carrier_id: Any, sailing: Any, at: Any) -> list[str]:
+        if sailing.voyage_number == "002E":
+            raise DBAPIError("INSERT", None, Exception("disk full"))
+        return await apply_offer(conn, carrier_id, sailing, at)
+
+    monkeypatch.setattr(service.offers, "apply_offer", failing)
+    report = await sync_all(runtime, registry)
+
+    notice = report.carriers[0]
+    assert sorted(await stored_sailings(runtime, "FAKE")) == ["000E", "001E", "003E", "004E"]
+    assert notice.skipped == ["002E CNSHA-USLAX: could not be stored (DBAPIError)"]
+    assert notice.complete is False
