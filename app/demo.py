@@ -14,7 +14,7 @@ from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
 from app.accounts.models import Organisation
 from app.accounts.schemas import ApiKeyCreate, OrganisationCreate
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import table_of, transaction
 from app.inventory import service as inventory
 from app.inventory.models import Carrier

@@ -20,7 +20,7 @@ from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
 from app.api.health import health, problems, ready
 from app.api.problems import EXCEPTION_HANDLERS
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
 from app.config import Settings

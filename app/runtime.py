@@ -7,7 +7,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.clock import Clock
 from app.config import Settings
 from app.secrets import SecretBox

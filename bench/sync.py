@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from holds_setup import _free_port, create_and_migrate, database_url, drop_database, load_average, machine  # noqa: E402
 
-from app.carrier_adapters import CarrierAdapters  # noqa: E402
+from app.carrier_adapters.cache import CarrierAdapters  # noqa: E402
 from app.clock import Clock  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db import create_engine  # noqa: E402

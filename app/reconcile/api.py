@@ -8,7 +8,7 @@ from litestar.di import Provide
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.reconcile import service
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime

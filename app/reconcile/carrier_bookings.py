@@ -14,7 +14,7 @@ import asyncio
 
 import structlog
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow

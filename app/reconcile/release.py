@@ -24,7 +24,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow

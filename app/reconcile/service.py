@@ -14,7 +14,7 @@ from collections import Counter
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.domain.errors import DomainError
 from app.events.idempotency import Finish

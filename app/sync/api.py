@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.domain import trade_codes
 from app.runtime import Runtime
 from app.sync import notifications, service

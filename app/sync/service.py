@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.domain.errors import NotFound
 from app.events.idempotency import Finish

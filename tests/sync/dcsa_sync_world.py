@@ -14,7 +14,7 @@ import msgspec
 from dcsa_world import DCSA_SETTINGS
 from fake_dcsa import FakeDcsaState, create_fake_dcsa
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.runtime import Runtime
 from carriers.base import OfferedAllocation, SailingOffer
 from carriers.dcsa import build_dcsa

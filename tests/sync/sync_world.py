@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import func, select
 
-from app.carrier_adapters import CarrierAdapters
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import table_of, transaction
 from app.inventory import service as inventory
 from app.inventory.models import Allotment, Pool, Sailing

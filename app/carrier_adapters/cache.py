@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.sync.carrier_store import DatabaseCarrierStore
-from app.sync.credentials import open_settings
+from app.carrier_adapters.credentials import open_settings
+from app.carrier_adapters.store import DatabaseCarrierStore
 from carriers.base import CarrierAdapter
 from carriers.fanout import BreakerBoard, BreakerState
 from carriers.registry import build_adapter
