@@ -20,8 +20,9 @@ from app.domain.shrink import AllotmentUse, PoolUse
 from app.domain.states import ROLLABLE_BOOKING_STATES, BookingState, HoldState, Load, SailingStatus
 from app.inventory import repository as inventory
 from app.inventory.repository import AnyRow, allotments, carriers, pools, sailings, units_free
-from app.reconcile.models import AllotmentRelease, RolledBooking
+from app.reconcile.models import RolledBooking
 from app.reservations.repository import BookingRow, HoldRow, booking_row, bookings, hold_row, holds
+from app.sync.models import AllotmentRelease
 from app.sync.repository import carrier_bookings, changes, offers, sailing_states
 
 releases = table_of(AllotmentRelease)
