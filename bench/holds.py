@@ -50,8 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench import holds_setup as setup  # noqa: E402
 from bench.holds_load import Run, drive  # noqa: E402
 
-BACKENDS = ("baseline", "postgresql", "sqlite", "pg-sqlalchemy")
-DEFAULT_BACKENDS = BACKENDS[:3]
+BACKENDS = ("baseline", "postgresql", "sqlite")
 HOT_UNITS = 1_000_000
 
 
@@ -248,7 +247,7 @@ def cpu_by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(DEFAULT_BACKENDS))
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per backend")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each measured window")

@@ -43,7 +43,6 @@ import app.accounts.auth  # noqa: E402
 import app.db  # noqa: E402
 import app.events.idempotency  # noqa: E402
 import app.main  # noqa: E402
-import app.prepared  # noqa: E402
 import app.reservations.holds  # noqa: E402
 
 PHASES: dict[str, list[float]] = defaultdict(list)
@@ -124,24 +123,6 @@ def instrument_transactions() -> None:
             replace(module, "autocommit", autocommit)
 
 
-def instrument_prepared() -> None:
-    """Time the statements run on the driver's connection (``app/prepared.py``), which
-    SQLAlchemy's cursor events do not see."""
-    fetch = app.prepared.Prepared.fetch
-    kinds: dict[int, str] = {}  # rendering a statement is costly: once per statement
-
-    async def timed_fetch(self: Any, conn: Any, params: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return await fetch(self, conn, params)
-        finally:
-            if id(self) not in kinds:
-                kinds[id(self)] = f"  sql {statement_kind(str(self.statement))} (prepared)"
-            record(kinds[id(self)], started)
-
-    app.prepared.Prepared.fetch = timed_fetch  # type: ignore[method-assign]
-
-
 def replace(module: ModuleType, name: str, wrap: Callable[[Any], Any]) -> None:
     """Rebind ``module.name`` to ``wrap(current value)``: the call sites look it up at call time."""
     setattr(module, name, wrap(getattr(module, name)))
@@ -157,7 +138,6 @@ def instrument() -> None:
     replace(app.reservations.holds, "place_hold", lambda f: timed("hold: holds.place_hold", f))
     replace(app.main, "create_engine", lambda f: lambda *a, **k: instrument_engine(f(*a, **k)))
     instrument_transactions()
-    instrument_prepared()
 
 
 def timed_app(asgi: Any) -> Any:

@@ -265,10 +265,7 @@ async def start_app(url: str, workdir: Path, name: str, *, profile: bool = False
         "SLOTPOOL_SCHEDULER_ENABLED": "false",
     }
     if not profile:
-        factory = ["app_without_prepared:create_app", "--app-dir", str(ROOT / "bench")]
-        if name != "pg-sqlalchemy":
-            factory = ["app.main:create_app"]
-        return await _start(name, ["-m", "uvicorn", *factory, "--factory"], env, workdir)
+        return await _start(name, ["-m", "uvicorn", "app.main:create_app", "--factory"], env, workdir)
     report, stats = workdir / f"{name}.json", workdir / f"{name}.pstats"
     arguments = [str(ROOT / "bench" / "holds_profile.py"), str(report), "--cprofile", str(stats)]
     return await _start(name, arguments, env, workdir, uvicorn_options=False)

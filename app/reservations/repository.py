@@ -49,7 +49,6 @@ from app.domain.states import Load
 from app.events import idempotency, outbox
 from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
-from app.prepared import Prepared
 from app.reservations.models import ACTIVE, Booking, Hold
 
 holds = table_of(Hold)
@@ -237,13 +236,13 @@ async def hold_targets(
     given (LCL), and database time (shifted by ``shift``, :meth:`app.clock.Clock.shift`). None
     when the sailing does not exist; one row without a counter when it has no such space."""
     params = {"target_sailing_id": sailing_id, "target_size_type": size_type, "clock_shift": shift}
-    rows = await _targets(conn.dialect.name, load).fetch(conn, params)
-    return [HoldTarget(**row._asdict()) for row in rows]
+    rows = await conn.execute(_targets(conn.dialect.name, load), params)
+    return [HoldTarget(**row._mapping) for row in rows]
 
 
 # Built once per dialect and load: the hold path runs them on every request.
 @functools.cache
-def _targets(dialect: str, load: Load) -> Prepared:
+def _targets(dialect: str, load: Load) -> Select[Any]:
     s, a, p = inventory.sailings, inventory.allotments, inventory.pools
     size_type = bindparam("target_size_type", type_=a.c.size_type.type)
     sailing = (s.c.status.label("sailing_status"), s.c.cut_off, database_now(dialect).label("now"))
@@ -269,7 +268,8 @@ def _targets(dialect: str, load: Load) -> Prepared:
             )
             .order_by(p.c.size_type)
         )
-    return Prepared(query.where(s.c.id == bindparam("target_sailing_id")))
+    targets: Select[Any] = query.where(s.c.id == bindparam("target_sailing_id"))
+    return targets
 
 
 # --- placing a hold -------------------------------------------------------------------------
@@ -312,7 +312,7 @@ async def place_hold(conn: AsyncConnection, placement: Placement) -> bool:
         params.update(idempotency.store_params(placement.key, placement.answer))
     statement = _placement_statement(placement.quantity.load, kind)
     with idempotency.answered_first():
-        row = (await statement.fetch(conn, params))[0]
+        row = (await conn.execute(statement, params)).one()
     if row.leased is False:
         raise idempotency.IdempotencyKeyInFlight()
     return bool(row.held)
@@ -338,7 +338,7 @@ _EVENT_COLUMNS = tuple(outbox.EventRow.__struct_fields__)
 
 
 @functools.cache
-def _placement_statement(load: Load, answer: idempotency.StoreKind | None) -> Prepared:
+def _placement_statement(load: Load, answer: idempotency.StoreKind | None) -> Select[Any]:
     """``WITH [lease AS (SELECT ... FOR UPDATE),] claimed AS (UPDATE counter ...), hold AS
     (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE or INSERT
     idempotency_records ... after hold)] SELECT count(*) FROM hold, ...``.
@@ -371,7 +371,7 @@ def _placement_statement(load: Load, answer: idempotency.StoreKind | None) -> Pr
     query = select(held.label("held"), leased.label("leased")).add_cte(event)
     if answer is not None:
         query = query.add_cte(idempotency.storing("postgresql", answer, after=hold).cte("answer"))
-    return Prepared(query)
+    return query
 
 
 def _bound_row(table: Table, prefix: str, columns: tuple[str, ...]) -> Select[Any]:
