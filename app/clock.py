@@ -8,22 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    Float,
-    Interval,
-    bindparam,
-    func,
-    literal_column,
-    type_coerce,
-)
+from sqlalchemy import ColumnElement, Float, Interval, bindparam, func, literal_column, type_coerce
 
 from app.dbtypes import UtcDateTime
 
 
 class Clock:
-    """The SQL expression for "now" on a dialect, shifted by ``offset_seconds``."""
+    """The database's "now" shifted by ``offset_seconds``."""
 
     def __init__(self, offset_seconds: float = 0.0) -> None:
         self.offset_seconds = offset_seconds
@@ -32,21 +23,12 @@ class Clock:
         self.offset_seconds += seconds
 
     def now_sql(self, dialect: str, plus_seconds: float = 0.0) -> ColumnElement[datetime]:
-        """Database "now" (shifted by the offset and ``plus_seconds``) as a SQL expression."""
-        shift = self.offset_seconds + plus_seconds
-        if dialect == "sqlite":
-            # %f gives SS.SSS; three zeros match SQLAlchemy's six-digit storage format so that
-            # stored timestamps and the database clock compare correctly as strings.
-            modifier = f"{shift:+.6f} seconds"
-            expr = func.strftime("%Y-%m-%d %H:%M:%f", "now", modifier).concat("000")
-            return type_coerce(expr, UtcDateTime())
-        if shift:
-            shifted = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, shift)
-            return type_coerce(shifted, UtcDateTime())
-        return type_coerce(func.now(), UtcDateTime())
+        """Database "now" (shifted by the offset and ``plus_seconds``), its shift carried by the
+        expression."""
+        return database_now(dialect, self.shift(plus_seconds))
 
     def shift(self, plus_seconds: float = 0.0) -> float:
-        """The value for a :func:`bound_now` parameter: the offset plus ``plus_seconds``."""
+        """The value of a :func:`database_now` parameter: the offset plus ``plus_seconds``."""
         return float(self.offset_seconds + plus_seconds)
 
     def app_now(self) -> datetime:
@@ -54,22 +36,25 @@ class Clock:
         return datetime.now(UTC) + timedelta(seconds=self.offset_seconds)
 
 
-def bound_now(dialect: str, name: str = "clock_shift") -> ColumnElement[datetime]:
-    """Database "now" shifted by the bind parameter ``name`` (seconds, from
-    :meth:`Clock.shift`), for statements built once and run many times: the hot path's."""
-    shift: BindParameter[float] = bindparam(name, type_=Float())
+def database_now(
+    dialect: str, shift: float | None = None, name: str = "clock_shift"
+) -> ColumnElement[datetime]:
+    """Database "now" plus a shift in seconds: the one expression of database time.
+
+    ``shift`` None: the bind parameter ``name``, given at each execution (a statement built once
+    and run many times). A number: a value the expression carries, in a bind parameter of its
+    own, so that the statement's compiled form is cached whatever the shift.
+    """
+    if shift is None:
+        seconds = bindparam(name, type_=Float())
+    else:
+        seconds = bindparam(name, shift, type_=Float(), unique=True)
     if dialect == "sqlite":
-        modifier = func.printf("%+.6f seconds", shift)
-        expr = func.strftime("%Y-%m-%d %H:%M:%f", "now", modifier).concat("000")
-        return type_coerce(expr, UtcDateTime())
-    return type_coerce(func.now() + _ONE_SECOND * shift, UtcDateTime())
+        # %f gives SS.SSS; three zeros match SQLAlchemy's six-digit storage format so that
+        # stored timestamps and the database clock compare correctly as strings.
+        modifier = func.printf("%+.6f seconds", seconds)
+        return type_coerce(func.strftime("%Y-%m-%d %H:%M:%f", "now", modifier).concat("000"), UtcDateTime())
+    return type_coerce(func.now() + _ONE_SECOND * seconds, UtcDateTime())
 
 
 _ONE_SECOND = literal_column("interval '1 second'", Interval())
-
-
-def bound_now_text(dialect: str, name: str = "clock_shift") -> str:
-    """:func:`bound_now` as SQL text with the parameter ``:name``, for ``text()`` statements."""
-    if dialect == "sqlite":
-        return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.6f seconds', :{name})) || '000')"
-    return f"(now() + CAST(:{name} AS double precision) * interval '1 second')"

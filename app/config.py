@@ -33,7 +33,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Holds released per transaction, to begin with: short locks, little lost to a cancellation.
     # While batches come back full (a backlog) they double, up to eight times this.
     expire_batch_size: int = 1000
-    # One run stops claiming batches after this long; the next run carries on.
+    # One run takes no more batches after this long; the next run carries on.
     expire_time_budget_seconds: float = 5.0
     purge_interval_seconds: int = 86_400
     purge_batch_size: int = 5_000
@@ -62,7 +62,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # this many consecutive complete answers left it out, and it has been missing this long.
     sync_absent_syncs_to_cancel: int = 3
     sync_absent_hours_to_cancel: float = 6.0
-    # Apply recorded carrier changes (any replica; changes are claimed row by row).
+    # Apply recorded carrier changes (any replica; changes are locked row by row).
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0
@@ -73,9 +73,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     secret_key_file: str = "./var/secret.key"  # noqa: S105 (a path, not a secret)
     log_level: str = "INFO"
     log_json: bool = True
-    # Test-only seam: holds use a naive check-then-write that can oversell (see
-    # app/reservations/unguarded.py); logged loudly at start. Never set it in service.
-    unsafe_disable_capacity_guard: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -14,12 +14,12 @@ from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
 from app.accounts.models import Organisation
 from app.accounts.schemas import ApiKeyCreate, OrganisationCreate
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import table_of, transaction
 from app.inventory import service as inventory
 from app.inventory.models import Carrier
 from app.inventory.schemas import CarrierCreate
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.service import sync_all
 
 # SCAC, name, simulated settings (carriers/README.md, "simulated").
@@ -49,11 +49,11 @@ async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
                 scac=scac, name=name, adapter_kind="simulated", adapter_settings={**settings, "weeks": weeks}
             ),
         )
-    registry = CarrierAdapters()
+    adapters = CarrierAdapters()
     try:
-        await sync_all(rt, registry)
+        await sync_all(rt, adapters)
     finally:
-        await registry.aclose()
+        await adapters.aclose()
     keys = DemoKeys()
     for org_name, kind in (("Demo Operations", OrgKind.OPERATOR), ("Demo Exporter", OrgKind.SHIPPER)):
         org = await accounts.create_organisation(rt, OrganisationCreate(name=org_name, kind=kind))

@@ -16,10 +16,11 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from app.accounts.api import OrganisationAdminController, ShipperController
+from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
-from app.api.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.api.health import health, problems, ready
 from app.api.problems import EXCEPTION_HANDLERS
+from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
 from app.config import Settings
@@ -31,7 +32,6 @@ from app.logging import configure_logging, request_id_middleware
 from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.api import CarrierNotificationController, CarrierSyncAdminController, LiveScheduleController
 from app.webhooks.api import WebhookEndpointController
 
@@ -68,8 +68,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             carriers=app.state.carrier_adapters,
         )
         app.state.runtime = rt
-        if settings.unsafe_disable_capacity_guard:
-            log.warning("capacity_guard.disabled", reason="test-only seam; this process can oversell")
         log.info("app.started", database=rt.dialect)
         try:
             if not settings.scheduler_enabled:

@@ -1,19 +1,18 @@
 """Every table, imported in one place for Alembic and the tests."""
 
 from app.accounts.models import ApiKey, Organisation
+from app.carrier_adapters.models import CarrierCounter, CarrierDocument, CarrierRelease
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
-from app.reconcile.models import AllotmentRelease, RolledBooking
+from app.reconcile.models import RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (
     AllotmentOffer,
+    AllotmentRelease,
     CarrierAccount,
     CarrierBooking,
-    CarrierCounter,
-    CarrierDocument,
     CarrierNotification,
-    CarrierRelease,
     CarrierSyncState,
     SailingCarrierState,
     SyncChange,

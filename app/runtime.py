@@ -7,10 +7,10 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.clock import Clock
 from app.config import Settings
 from app.secrets import SecretBox
-from app.sync.adapters import CarrierAdapters
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ async def bench(args: argparse.Namespace, workdir: Path) -> None:
             for target in targets:
                 await hot_round(target, args.clients, args.warmup, args.seconds / args.rounds)
                 print(
-                    f"  round {round_index + 1} {target.backend:<10} {target.hot_runs[-1].summary()}",
+                    f"  round {round_index + 1} {target.backend:<13} {target.hot_runs[-1].summary()}",
                     flush=True,
                 )
         sellouts = {t.backend: await sellout_run(t, args.clients, args.sellout_requests) for t in targets}
@@ -175,7 +175,7 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
         + (" [PROFILED: the app servers run ~3x slower; compare shares, not rates]" if args.profile else "")
     )
     print(
-        f"{'backend':<11}{'holds/s':>9}{'p50 ms':>9}{'p99 ms':>9}  {'full stack / PG baseline':<30}"
+        f"{'backend':<14}{'holds/s':>9}{'p50 ms':>9}{'p99 ms':>9}  {'full stack / PG baseline':<30}"
         f"{'server CPU/hold':>16}{'client CPU':>11}{'oversold':>10}  other answers"
     )
     for target in targets:
@@ -187,14 +187,14 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
         oversold = sum(r.checked.get("oversold", 0) for r in target.hot_runs)
         cpu = f"{run.server_cpu_per_hold * 1000:.2f} ms"
         print(
-            f"{target.backend:<11}{run.rate:>9.0f}{run.p50 * 1000:>9.1f}{run.p99 * 1000:>9.1f}  {ratio:<30}"
+            f"{target.backend:<14}{run.rate:>9.0f}{run.p50 * 1000:>9.1f}{run.p99 * 1000:>9.1f}  {ratio:<30}"
             f"{cpu:>16}{run.client_cpu_share:>11.0%}{oversold:>10}  {run.others()}"
         )
     print(f"\nsell-out: {args.sellout_units} units, {args.sellout_requests} requests, {args.clients} clients")
     for target in targets:
         run = sellouts[target.backend]
         print(
-            f"{target.backend:<11} 201: {run.statuses.get(201, 0):>5}  oversold: {run.checked['oversold']}"
+            f"{target.backend:<14} 201: {run.statuses.get(201, 0):>5}  oversold: {run.checked['oversold']}"
             f"  free after: {run.checked['free_after']}  invariant violations: {run.checked['violations']}"
             f"  answers: {dict(sorted(run.statuses.items()))}  {run.seconds:.2f} s"
         )

@@ -6,10 +6,10 @@
 
 - the whole request (the ASGI call), and the POST /v1/holds requests among them;
 - ``authenticate`` (the bearer key lookup, cached for a few seconds);
-- ``idempotency.begin`` (the key's claim, a transaction of its own);
-- ``holds.place_hold`` (the hold's transaction), and inside every transaction: the wait for a
-  pooled connection, each statement by kind (its round trip, and any wait on a row lock), and
-  the commit.
+- ``idempotency.begin`` (the key's lease, for POSTs other than holds);
+- ``holds.place_hold`` (the hold, from the read of its sailing to its commit), and on every
+  connection: the wait for a pooled one, each statement by kind (its round trip, and any wait
+  on a row lock), and the commit.
 
 On shutdown (SIGTERM) it writes count, mean and p50 of each phase in milliseconds to the report,
 and with ``--cprofile`` the CPU profile of the whole server (``python -m pstats`` reads it).
@@ -39,11 +39,10 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import app.api.auth  # noqa: E402
+import app.accounts.auth  # noqa: E402
 import app.db  # noqa: E402
 import app.events.idempotency  # noqa: E402
 import app.main  # noqa: E402
-import app.prepared  # noqa: E402
 import app.reservations.holds  # noqa: E402
 
 PHASES: dict[str, list[float]] = defaultdict(list)
@@ -124,40 +123,21 @@ def instrument_transactions() -> None:
             replace(module, "autocommit", autocommit)
 
 
-def instrument_prepared() -> None:
-    """Time the statements run on the driver's connection (``app/prepared.py``), which
-    SQLAlchemy's cursor events do not see."""
-    fetch = app.prepared.Prepared.fetch
-    kinds: dict[int, str] = {}  # rendering a statement is costly: once per statement
-
-    async def timed_fetch(self: Any, conn: Any, params: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return await fetch(self, conn, params)
-        finally:
-            if id(self) not in kinds:
-                kinds[id(self)] = f"  sql {statement_kind(str(self.statement))} (prepared)"
-            record(kinds[id(self)], started)
-
-    app.prepared.Prepared.fetch = timed_fetch  # type: ignore[method-assign]
-
-
 def replace(module: ModuleType, name: str, wrap: Callable[[Any], Any]) -> None:
     """Rebind ``module.name`` to ``wrap(current value)``: the call sites look it up at call time."""
     setattr(module, name, wrap(getattr(module, name)))
 
 
 def instrument() -> None:
-    replace(app.api.auth, "authenticate", lambda f: timed("auth: authenticate (key cache / lookup)", f))
+    replace(app.accounts.auth, "authenticate", lambda f: timed("auth: authenticate (key cache / lookup)", f))
     replace(
         app.events.idempotency,
         "begin",
-        lambda f: timed("idempotency claim: idempotency.begin (claimed requests only)", f),
+        lambda f: timed("idempotency lease: idempotency.begin (leased requests only)", f),
     )
-    replace(app.reservations.holds, "place_hold", lambda f: timed("hold transaction: holds.place_hold", f))
+    replace(app.reservations.holds, "place_hold", lambda f: timed("hold: holds.place_hold", f))
     replace(app.main, "create_engine", lambda f: lambda *a, **k: instrument_engine(f(*a, **k)))
     instrument_transactions()
-    instrument_prepared()
 
 
 def timed_app(asgi: Any) -> Any:

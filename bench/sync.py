@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from holds_setup import _free_port, create_and_migrate, database_url, drop_database, load_average, machine  # noqa: E402
 
+from app.carrier_adapters.cache import CarrierAdapters  # noqa: E402
 from app.clock import Clock  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db import create_engine  # noqa: E402
@@ -48,7 +49,6 @@ from app.inventory.schemas import CarrierCreate  # noqa: E402
 from app.logging import configure_logging  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.secrets import new_key  # noqa: E402
-from app.sync.adapters import CarrierAdapters  # noqa: E402
 from app.sync.schemas import SyncReport  # noqa: E402
 from app.sync.service import sync_all  # noqa: E402
 from carriers.base import ScheduleQuery  # noqa: E402

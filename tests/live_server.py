@@ -24,9 +24,15 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def live_server(
-    database_url: str, *, workers: int = 2, log_dir: Path | None = None, **settings: str
+    database_url: str,
+    *,
+    workers: int = 2,
+    log_dir: Path | None = None,
+    app_factory: str = "app.main:create_app",
+    **settings: str,
 ) -> AsyncIterator[str]:
-    """Serve the app with uvicorn (``workers`` processes) until the block ends; yields its URL."""
+    """Serve the app (``app_factory``, module:function) with uvicorn in ``workers`` processes
+    until the block ends; yields its URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -38,7 +44,7 @@ async def live_server(
     log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"slotpool-server-{port}.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+            sys.executable, "-m", "uvicorn", app_factory, "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
             cwd=ROOT, env=env, stdout=log, stderr=log,
         )  # fmt: skip

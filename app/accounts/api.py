@@ -8,6 +8,7 @@ from litestar import Controller, Response, get, post
 
 from app.accounts import service
 from app.accounts.actor import Actor, OrgKind, Scope
+from app.accounts.auth import requires
 from app.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -15,7 +16,6 @@ from app.accounts.schemas import (
     OrganisationView,
     ShipperCreate,
 )
-from app.api.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.runtime import Runtime
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
-from sqlalchemy import text
+from sqlalchemy import literal, select
 
 from app.api.problems import catalogue
 from app.db import transaction
@@ -19,7 +19,7 @@ async def health() -> dict[str, str]:
 async def ready(rt: Runtime) -> Response[dict[str, str]]:
     try:
         async with transaction(rt.engine, read_only=True) as conn:
-            await conn.execute(text("SELECT 1"))
+            await conn.execute(select(literal(1)))
     except Exception as error:  # any failure means not ready; the reason is in the answer
         return Response({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
     return Response({"status": "ready"})

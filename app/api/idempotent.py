@@ -8,15 +8,15 @@ an unexpected failure frees the key so that the client may retry.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.params import Parameter
 
-from app.accounts.actor import Actor
 from app.api.problems import PROBLEM_MEDIA_TYPE, domain_problem
 from app.domain.errors import DomainError
 from app.events import idempotency
@@ -37,6 +37,13 @@ IdempotencyKey = Annotated[
     ),
 ]
 MAX_KEY_LENGTH = 255
+
+
+class Caller(Protocol):
+    """Whoever sends the request: keys are scoped to the API key it used."""
+
+    @property
+    def api_key_id(self) -> uuid.UUID: ...
 
 
 class IdempotencyKeyMissing(DomainError):
@@ -60,22 +67,23 @@ class IdempotencyKeyInvalid(DomainError):
 async def run_idempotent(
     request: Request[Any, Any, Any],
     rt: Runtime,
-    actor: Actor,
+    actor: Caller,
     operation: Callable[[Finish], Awaitable[msgspec.Struct]],
     *,
     status: int,
     headers: Callable[[Any], dict[str, str]] = lambda _: {},
-    unclaimed: bool = False,
+    lease_first: bool = True,
 ) -> Response[Any]:
-    """``unclaimed``: the key is not claimed first; the operation inserts its record, finished,
-    with its change (``idempotency.Unclaimed``). That saves a statement and a commit per request.
-    A key used before is found when that insert collides: the change rolls back and the stored
-    answer is replayed (a concurrent duplicate waits on the key's index for the first)."""
+    """``lease_first`` False: the key is not leased first; the operation inserts its record,
+    finished, with its change (``idempotency.Unleased``). That saves a statement and a commit
+    per request. A key used before is found when that insert collides: the change rolls back and
+    the stored answer is replayed (a concurrent duplicate waits on the key's index for the
+    first)."""
     key = _key(request)
     fingerprint = idempotency.fingerprint(request.method, request.url.path, await request.body())
-    outcome: idempotency.Claim | idempotency.Replay | idempotency.Unclaimed
-    if unclaimed:
-        outcome = idempotency.Unclaimed(
+    outcome: idempotency.Lease | idempotency.Replay | idempotency.Unleased
+    if not lease_first:
+        outcome = idempotency.Unleased(
             api_key_id=actor.api_key_id, key=key, fingerprint=fingerprint, clock_shift=rt.clock.shift()
         )
     else:
@@ -89,7 +97,7 @@ async def run_idempotent(
         if isinstance(found, idempotency.Replay):
             return _replay(found)
         if isinstance(found, idempotency.InFlight):
-            # A claimed request (another kind of POST, or an older server) holds the key.
+            # A leased request (another kind of POST, or an older server) holds the key.
             return await run_idempotent(request, rt, actor, operation, status=status, headers=headers)
         raise idempotency.IdempotencyKeyInFlight()
 
@@ -106,9 +114,9 @@ async def run_idempotent(
         raise
     except BaseException:
         # Nothing was committed: free the key. If even that fails, the lease frees it later.
-        if finish.claim is not None:
+        if finish.lease is not None:
             with contextlib.suppress(Exception):
-                await idempotency.abandon(rt, finish.claim)
+                await idempotency.abandon(rt, finish.lease)
         raise
     stored = finish.stored
     if stored is None:
@@ -117,7 +125,7 @@ async def run_idempotent(
         log.warning("idempotency.stored_after_commit", path=request.url.path)
         stored = finish.answer(view)
         if not await finish.store_alone(rt, stored):
-            # An unclaimed request's key was answered meanwhile: give the answer it keeps.
+            # An unleased request's key was answered meanwhile: give the answer it keeps.
             return await answered_before()
     # The first answer is the view itself; what was stored for replays may be redacted.
     return Response(

@@ -1,7 +1,7 @@
-"""State machines of holds and bookings.
+"""States of sailings, holds and bookings, and the sets of booking states the rules act on.
 
 Each transition is applied by one conditional UPDATE on the row's current state, so it happens
-once however many requests race for it; these tables say which transitions exist.
+once however many requests race for it.
 """
 
 from __future__ import annotations
@@ -37,13 +37,6 @@ class BookingState(StrEnum):
     COMPLETED = "completed"
 
 
-HOLD_TRANSITIONS: dict[HoldState, frozenset[HoldState]] = {
-    HoldState.ACTIVE: frozenset({HoldState.CONFIRMED, HoldState.RELEASED, HoldState.EXPIRED}),
-    HoldState.CONFIRMED: frozenset(),
-    HoldState.RELEASED: frozenset(),
-    HoldState.EXPIRED: frozenset(),
-}
-
 # Bookings in these states occupy space on the vessel and count in ``*_booked``.
 LIVE_BOOKING_STATES: frozenset[BookingState] = frozenset(
     {BookingState.CONFIRMED, BookingState.AMENDED, BookingState.CLOSED, BookingState.COMPLETED}
@@ -56,7 +49,3 @@ CHANGEABLE_BOOKING_STATES: frozenset[BookingState] = frozenset({BookingState.CON
 ROLLABLE_BOOKING_STATES: frozenset[BookingState] = frozenset(
     {BookingState.CONFIRMED, BookingState.AMENDED, BookingState.CLOSED}
 )
-
-
-def can_transition(current: HoldState, target: HoldState) -> bool:
-    return target in HOLD_TRANSITIONS[current]

@@ -8,7 +8,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.events import feed
 from app.events.schemas import EventPage, EventTypeView
 from app.runtime import Runtime

@@ -2,13 +2,16 @@
 
 Two ways, and in both a change and its replayable answer commit or vanish together:
 
-- Claimed (:func:`begin`): the key is claimed in a statement of its own, so a concurrent request
-  with the same key sees it in flight (409); the business transaction completes the record
-  (:func:`complete`). A request that dies leaves the key to a lease, then to a take-over.
-- Unclaimed (:class:`Unclaimed`, holds): no claim; the change inserts the key's record, finished,
-  with itself. A concurrent duplicate waits on the key's unique index, its own change rolls back
-  on the collision and it replays the first answer (:func:`lookup`). One statement and one
-  commit fewer per request, and no key is ever left in flight.
+- Leased (:func:`begin`): the key is leased in a statement of its own, so that a concurrent
+  request with the same key sees it in flight (409); the business transaction stores the answer
+  under the lease. A request that dies leaves the key to its lease's end, then to a take-over.
+- Unleased (:class:`Unleased`, holds): no lease; the change inserts the key's record, finished,
+  with itself. A concurrent duplicate waits on the key's unique index, its insert then fails, its
+  change rolls back with it and it replays the first answer (:func:`lookup`). One statement and
+  one commit fewer per request, and no key is ever left in flight.
+
+Records are written without ``ON CONFLICT``: a second record under one key fails on the key's
+unique index (:func:`answered_first`), which is how a request learns that the key was used.
 """
 
 from __future__ import annotations
@@ -16,29 +19,32 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import (
-    BindParameter,
+    CTE,
     ColumnElement,
     Select,
-    Update,
+    UpdateBase,
     and_,
     bindparam,
     delete,
+    exists,
+    insert,
+    literal,
     select,
-    text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.clock import bound_now_text
+from app.clock import database_now
 from app.db import autocommit, table_of
 from app.domain.errors import DomainError
 from app.events.models import IdempotencyRecord
-from app.prepared import Prepared
 from app.runtime import Runtime
 
 _records = table_of(IdempotencyRecord)
@@ -72,17 +78,16 @@ class Replay(msgspec.Struct, frozen=True, kw_only=True):
     headers: dict[str, str]
 
 
-class Claim(msgspec.Struct, frozen=True, kw_only=True):
+class Lease(msgspec.Struct, frozen=True, kw_only=True):
     """The right to process one request under a key, until the lease ends."""
 
     record_id: uuid.UUID
-    lease_token: uuid.UUID
+    token: uuid.UUID
 
 
-class Unclaimed(msgspec.Struct, frozen=True, kw_only=True):
-    """A request under a key nobody has used yet, processed without claiming the key first:
-    its answer is inserted with its change, so that a concurrent duplicate waits on the key's
-    unique index and then replays it (see :func:`lookup`)."""
+class Unleased(msgspec.Struct, frozen=True, kw_only=True):
+    """A request under a key nobody has used yet, processed without leasing the key first: its
+    answer is inserted with its change (see the module's doc)."""
 
     api_key_id: uuid.UUID
     key: str
@@ -90,32 +95,41 @@ class Unclaimed(msgspec.Struct, frozen=True, kw_only=True):
     clock_shift: float  # the runtime clock's (Clock.shift), for the record's database times
 
 
+# How a request stores its answer: under its lease, or by inserting its finished record.
+Keyed = Lease | Unleased
+StoreKind = Literal["lease", "unleased"]
+
+
 class KeyAnswered(Exception):
     """A concurrent request under the same key committed its answer first: replay that one."""
 
 
-# The unique constraint a second answer under one key runs into.
+# The unique constraint a second record under one key runs into.
 KEY_CONSTRAINT = "uq_idempotency_records_api_key_id_key"
+
+
+def kind_of(request: Keyed) -> StoreKind:
+    return "lease" if isinstance(request, Lease) else "unleased"
 
 
 class Finish:
     """Stores the replayable answer of a request inside the service's transaction, so that the
-    change and its answer commit or vanish together: by completing its claimed record, or, for
-    an :class:`Unclaimed` request, by inserting the finished record (raising
-    :class:`KeyAnswered` when a duplicate got there first).
+    change and its answer commit or vanish together.
 
     A service calls it with the view it is about to commit (``await finish(conn, view)``); a
-    service that folds the write into a statement of its own takes :meth:`answer` instead.
+    service that folds the write into a statement of its own takes :meth:`answer` and
+    :func:`store_params` instead.
     """
 
-    def __init__(
-        self, request: Claim | Unclaimed, status: int, headers: Callable[[Any], dict[str, str]]
-    ) -> None:
-        self.claim = request if isinstance(request, Claim) else None
-        self.unclaimed = request if isinstance(request, Unclaimed) else None
+    def __init__(self, request: Keyed, status: int, headers: Callable[[Any], dict[str, str]]) -> None:
+        self.request = request
         self.status = status
         self._headers = headers
         self.stored: Replay | None = None
+
+    @property
+    def lease(self) -> Lease | None:
+        return self.request if isinstance(self.request, Lease) else None
 
     def answer(self, view: msgspec.Struct) -> Replay:
         """The answer to store for ``view``, remembered as the one stored."""
@@ -124,27 +138,109 @@ class Finish:
         return self.stored
 
     async def __call__(self, conn: AsyncConnection, view: msgspec.Struct) -> None:
-        answer = self.answer(view)
-        if self.claim is not None:
-            await complete(conn, self.claim, answer.status, answer.body, answer.headers)
-        else:
-            assert self.unclaimed is not None
-            if not await _insert_answer(conn, self.unclaimed, answer):
-                raise KeyAnswered()
+        await store(conn, self.request, self.answer(view))
 
     async def store_alone(self, rt: Runtime, answer: Replay) -> bool:
-        """Store an answer that changed nothing (a business error), in one statement. False for
-        an unclaimed request whose key already holds an answer (see :func:`lookup`)."""
-        if self.claim is not None:
-            await complete_alone(rt, self.claim, answer.status, answer.body, answer.headers)
-            return True
-        assert self.unclaimed is not None
+        """Store an answer that changed nothing (a business error), see :func:`store_alone`."""
+        return await store_alone(rt, self.request, answer)
+
+
+async def store(conn: AsyncConnection, request: Keyed, answer: Replay) -> None:
+    """Store ``answer`` in the caller's transaction. Raises :class:`IdempotencyKeyInFlight` when
+    the request's lease was lost, :class:`KeyAnswered` when another request under its key stored
+    an answer first; the caller's transaction must then roll back."""
+    with answered_first():
+        stored = await conn.execute(
+            storing(conn.dialect.name, kind_of(request)), store_params(request, answer)
+        )
+    if stored.first() is None:
+        raise IdempotencyKeyInFlight()
+
+
+async def store_alone(rt: Runtime, request: Keyed, answer: Replay) -> bool:
+    """Store an answer that changed nothing (a business error), in one statement of its own.
+    False when an unleased request's key holds an answer already (see :func:`lookup`)."""
+    try:
         async with autocommit(rt.engine) as conn:
-            return await _insert_answer(conn, self.unclaimed, answer)
+            await store(conn, request, answer)
+    except KeyAnswered:
+        return False
+    return True
 
 
-def record_params(request: Unclaimed) -> dict[str, Any]:
-    """The ``record_*`` parameters of a finished record for ``request`` (a new id each call)."""
+@contextmanager
+def answered_first() -> Iterator[None]:
+    """Turns a second record under one key (the key's unique index refusing it) into
+    :class:`KeyAnswered`; any other integrity error passes through."""
+    try:
+        yield
+    except IntegrityError as error:
+        if _names_the_key(error):
+            raise KeyAnswered() from error
+        raise
+
+
+def _names_the_key(error: IntegrityError) -> bool:
+    # asyncpg names the constraint (on its own error, which SQLAlchemy's adapter raised from);
+    # SQLite names the columns in its message.
+    for driver_error in (error.orig, getattr(error.orig, "__cause__", None)):
+        if getattr(driver_error, "constraint_name", None) == KEY_CONSTRAINT:
+            return True
+    return "idempotency_records.api_key_id, idempotency_records.key" in str(error.orig)
+
+
+def storing(dialect: str, kind: StoreKind, after: CTE | None = None) -> UpdateBase:
+    """The statement that stores an answer: under a lease, the UPDATE completing the leased
+    record; unleased, the INSERT of the finished record. With ``after`` (a CTE of the statement
+    this one joins), it writes only if ``after`` returned a row. Parameters:
+    :func:`store_params`; returns the record's id when it wrote."""
+    if after is None:
+        return _storing_alone(dialect, kind)
+    return _storing(dialect, kind, after)
+
+
+@functools.cache
+def _storing_alone(dialect: str, kind: StoreKind) -> UpdateBase:
+    return _storing(dialect, kind, None)
+
+
+def _storing(dialect: str, kind: StoreKind, after: CTE | None) -> UpdateBase:
+    answer = {
+        "state": literal("done"),
+        "response_status": bindparam("answer_status", type_=_records.c.response_status.type),
+        "response_body": bindparam("answer_body", type_=_records.c.response_body.type),
+        "response_headers": bindparam("answer_headers", type_=_records.c.response_headers.type),
+    }
+    if kind == "lease":
+        completion = update(_records).where(leased())
+        if after is not None:
+            completion = completion.where(exists(select(after.c[0])))
+        return completion.values(answer).returning(_records.c.id)
+    return _inserting(dialect, {**answer, "locked_until": database_now(dialect)}, after)
+
+
+def _inserting(dialect: str, values: dict[str, ColumnElement[Any]], after: CTE | None = None) -> UpdateBase:
+    """INSERT of a record from the ``record_*`` parameters, ``values`` and ``created_at`` now."""
+    columns = {
+        **{name: bindparam(f"record_{name}", type_=_records.c[name].type) for name in RECORD_COLUMNS},
+        **values,
+        "created_at": database_now(dialect),
+    }
+    row = select(*(value.label(name) for name, value in columns.items()))
+    if after is not None:
+        row = row.select_from(after)
+    return insert(_records).from_select(list(columns), row).returning(_records.c.id)
+
+
+# The ``record_<column>`` parameters of a new record, each typed like its column.
+RECORD_COLUMNS = ("id", "api_key_id", "key", "fingerprint", "lease_token")
+
+
+def store_params(request: Keyed, answer: Replay) -> dict[str, Any]:
+    """The parameters of :func:`storing` for ``request`` and ``answer``."""
+    stored = {"answer_status": answer.status, "answer_body": answer.body, "answer_headers": answer.headers}
+    if isinstance(request, Lease):
+        return {**lease_params(request), **stored}
     return {
         "record_id": uuid.uuid4(),
         "record_api_key_id": request.api_key_id,
@@ -152,29 +248,9 @@ def record_params(request: Unclaimed) -> dict[str, Any]:
         "record_fingerprint": request.fingerprint,
         # Never leased: the record is born finished.
         "record_lease_token": uuid.uuid4(),
+        "clock_shift": request.clock_shift,
+        **stored,
     }
-
-
-async def _insert_answer(conn: AsyncConnection, request: Unclaimed, answer: Replay) -> bool:
-    params = {**record_params(request), **answer_params(answer), "clock_shift": request.clock_shift}
-    return bool(await _insert_answer_statement(conn.dialect.name).fetch(conn, params))
-
-
-@functools.cache
-def _insert_answer_statement(dialect: str) -> Prepared:
-    """Insert-if-absent of a finished record (``record_*``, ``answer_*``, ``clock_shift``)."""
-    return _insert_if_absent(
-        dialect,
-        {
-            "state": "'done'",
-            "response_status": ":answer_status",
-            "response_body": ":answer_body",
-            "response_headers": ":answer_headers",
-            "locked_until": bound_now_text(dialect),
-        },
-        bindparam("answer_body", type_=_records.c.response_body.type),
-        bindparam("answer_headers", type_=_records.c.response_headers.type),
-    )
 
 
 class InFlight(msgspec.Struct, frozen=True):
@@ -182,7 +258,7 @@ class InFlight(msgspec.Struct, frozen=True):
 
 
 async def lookup(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) -> Replay | InFlight | None:
-    """What the key holds, read without claiming it: None for an unused key; raises
+    """What the key holds, read without leasing it: None for an unused key; raises
     :class:`IdempotencyKeyReused` when it was used with another request."""
     async with autocommit(rt.engine, read_only=True) as conn:
         row = await _record_of(conn, api_key_id, key)
@@ -190,7 +266,8 @@ async def lookup(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str)
 
 
 async def _record_of(conn: AsyncConnection, api_key_id: uuid.UUID, key: str) -> Any | None:
-    return await _record_statement.first(conn, {"lookup_api_key_id": api_key_id, "lookup_key": key})
+    params = {"lookup_api_key_id": api_key_id, "lookup_key": key}
+    return (await conn.execute(_record_statement, params)).first()
 
 
 def _held(row: Any, fingerprint: str) -> Replay | InFlight:
@@ -201,72 +278,49 @@ def _held(row: Any, fingerprint: str) -> Replay | InFlight:
     return Replay(status=row.response_status, body=row.response_body, headers=row.response_headers)
 
 
-_record_statement = Prepared(
-    select(
-        _records.c.id,
-        _records.c.fingerprint,
-        _records.c.state,
-        _records.c.response_status,
-        _records.c.response_body,
-        _records.c.response_headers,
-    ).where(
-        _records.c.api_key_id == bindparam("lookup_api_key_id"),
-        _records.c.key == bindparam("lookup_key"),
-    )
+_record_statement = select(
+    _records.c.id,
+    _records.c.fingerprint,
+    _records.c.state,
+    _records.c.response_status,
+    _records.c.response_body,
+    _records.c.response_headers,
+).where(
+    _records.c.api_key_id == bindparam("lookup_api_key_id"),
+    _records.c.key == bindparam("lookup_key"),
 )
 
 
-async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) -> Claim | Replay:
-    """Claim ``key`` for this request, or answer with the stored response of an earlier one."""
+async def begin(rt: Runtime, api_key_id: uuid.UUID, key: str, fingerprint: str) -> Lease | Replay:
+    """Lease ``key`` for this request, or answer with the stored response of an earlier one."""
     lease = float(rt.settings.idempotency_lease_seconds)
     token = uuid.uuid4()
-    # Each statement below is atomic by itself (insert-if-absent, conditional take-over).
+    record_id = uuid.uuid4()
+    params = {
+        "record_id": record_id,
+        "record_api_key_id": api_key_id,
+        "record_key": key,
+        "record_fingerprint": fingerprint,
+        "record_lease_token": token,
+        "clock_shift": rt.clock.shift(),
+        "lease_shift": rt.clock.shift(lease),
+    }
+    # Each statement below is atomic by itself (an insert, a conditional take-over).
     async with autocommit(rt.engine) as conn:
-        inserted = await _claim_statement(rt.dialect).fetch(
-            conn,
-            {
-                "record_id": uuid.uuid4(),
-                "record_api_key_id": api_key_id,
-                "record_key": key,
-                "record_fingerprint": fingerprint,
-                "record_lease_token": token,
-                "clock_shift": rt.clock.shift(),
-                "lease_shift": rt.clock.shift(lease),
-            },
-        )
-        if inserted:
-            return Claim(record_id=inserted[0].id, lease_token=token)
-        return await _existing(rt, conn, api_key_id, key, fingerprint, token, lease)
-
-
-# The ``record_<column>`` parameters of a new record, each typed like its column.
-RECORD_COLUMNS = ("id", "api_key_id", "key", "fingerprint", "lease_token")
+        try:
+            with answered_first():
+                await conn.execute(_leasing(rt.dialect), params)
+        except KeyAnswered:
+            return await _existing(rt, conn, api_key_id, key, fingerprint, token, lease)
+    return Lease(record_id=record_id, token=token)
 
 
 @functools.cache
-def _claim_statement(dialect: str) -> Prepared:
-    """Insert-if-absent of a key in flight (``record_*``, ``clock_shift``, ``lease_shift``)."""
-    return _insert_if_absent(
-        dialect, {"state": "'in_flight'", "locked_until": bound_now_text(dialect, "lease_shift")}
+def _leasing(dialect: str) -> UpdateBase:
+    """The INSERT of a key in flight (``record_*``, ``clock_shift``, ``lease_shift``)."""
+    return _inserting(
+        dialect, {"state": literal("in_flight"), "locked_until": database_now(dialect, name="lease_shift")}
     )
-
-
-def _insert_if_absent(dialect: str, values: dict[str, str], *typed: BindParameter[Any]) -> Prepared:
-    """``INSERT ... ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id`` of a record with the
-    ``record_*`` parameters, ``values`` (column -> SQL) and ``created_at`` now. Text, not Core:
-    SQLAlchemy never caches the compiled form of a dialect's ``insert().on_conflict_do_nothing()``,
-    and these run on every POST."""
-    columns = {
-        **{name: f":record_{name}" for name in RECORD_COLUMNS},
-        **values,
-        "created_at": bound_now_text(dialect),
-    }
-    sql = (
-        f"INSERT INTO idempotency_records ({', '.join(columns)}) VALUES ({', '.join(columns.values())})"
-        " ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id"
-    )
-    parameters = [bindparam(f"record_{name}", type_=_records.c[name].type) for name in RECORD_COLUMNS]
-    return Prepared(text(sql).bindparams(*parameters, *typed).columns(_records.c.id))
 
 
 async def _existing(
@@ -277,13 +331,13 @@ async def _existing(
     fingerprint: str,
     token: uuid.UUID,
     lease: float,
-) -> Claim | Replay:
+) -> Lease | Replay:
     row = await _record_of(conn, api_key_id, key)
-    assert row is not None, "the claim found the key taken"
+    assert row is not None, "the key was found taken"
     held = _held(row, fingerprint)
     if isinstance(held, Replay):
         return held
-    # Take over a key whose request died without finishing; the old lease can no longer complete.
+    # Take over a key whose request died without finishing; the old lease can no longer store.
     taken = await conn.execute(
         update(_records)
         .where(
@@ -296,16 +350,7 @@ async def _existing(
     )
     if taken.scalar_one_or_none() is None:
         raise IdempotencyKeyInFlight()
-    return Claim(record_id=row.id, lease_token=token)
-
-
-async def complete(
-    conn: AsyncConnection, claim: Claim, status: int, body: bytes, headers: dict[str, str]
-) -> None:
-    """Store the answer inside the business transaction; fails it if the lease was lost."""
-    params = {**lease_params(claim), **answer_params(Replay(status=status, body=body, headers=headers))}
-    if not await _complete.fetch(conn, params):
-        raise IdempotencyKeyInFlight()
+    return Lease(record_id=row.id, token=token)
 
 
 def leased() -> ColumnElement[bool]:
@@ -324,47 +369,22 @@ def leased_record() -> Select[tuple[uuid.UUID]]:
     return select(_records.c.id).where(leased()).with_for_update()
 
 
-@functools.cache
-def completion() -> Update:
-    """The UPDATE storing an answer, built once: parameters from :func:`lease_params` and
-    :func:`answer_params`."""
-    return (
-        update(_records)
-        .where(leased())
-        .values(
-            state="done",
-            response_status=bindparam("answer_status"),
-            response_body=bindparam("answer_body"),
-            response_headers=bindparam("answer_headers", type_=_records.c.response_headers.type),
-        )
-        .returning(_records.c.id)
-    )
+async def hold_lease(conn: AsyncConnection, lease: Lease) -> None:
+    """Lock the leased record in the caller's transaction before any counter (the order every
+    hold takes), or raise :class:`IdempotencyKeyInFlight` when the lease was lost."""
+    if (await conn.execute(leased_record(), lease_params(lease))).first() is None:
+        raise IdempotencyKeyInFlight()
 
 
-_complete = Prepared(completion())
-
-
-def lease_params(claim: Claim) -> dict[str, Any]:
+def lease_params(lease: Lease) -> dict[str, Any]:
     # Names unlike any column: SQLAlchemy would add a parameter named like one to the SET.
-    return {"lease_record_id": claim.record_id, "lease_holder": claim.lease_token}
+    return {"lease_record_id": lease.record_id, "lease_holder": lease.token}
 
 
-def answer_params(answer: Replay) -> dict[str, Any]:
-    return {"answer_status": answer.status, "answer_body": answer.body, "answer_headers": answer.headers}
-
-
-async def complete_alone(
-    rt: Runtime, claim: Claim, status: int, body: bytes, headers: dict[str, str]
-) -> None:
-    """Store an answer that changed nothing (a business error): one statement of its own."""
-    async with autocommit(rt.engine) as conn:
-        await complete(conn, claim, status, body, headers)
-
-
-async def abandon(rt: Runtime, claim: Claim) -> None:
+async def abandon(rt: Runtime, lease: Lease) -> None:
     """Free the key after an unexpected failure, so that the client may retry."""
     async with autocommit(rt.engine) as conn:
-        await conn.execute(delete(_records).where(leased()), lease_params(claim))
+        await conn.execute(delete(_records).where(leased()), lease_params(lease))
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:

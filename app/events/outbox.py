@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,16 +35,27 @@ class PendingEvent:
         self.payload = payload
 
 
-def row(event: PendingEvent, at: datetime) -> dict[str, Any]:
+class EventRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A new row of ``outbox_events`` (its sequence id is the database's)."""
+
+    event_id: uuid.UUID
+    type: str
+    subject_id: str
+    organisation_id: uuid.UUID | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def row(event: PendingEvent, at: datetime) -> EventRow:
     """The outbox row of ``event``, recorded at ``at``."""
-    return {
-        "event_id": uuid.uuid4(),
-        "type": event.type,
-        "subject_id": event.subject_id,
-        "organisation_id": event.organisation_id,
-        "payload": event.payload,
-        "created_at": at,
-    }
+    return EventRow(
+        event_id=uuid.uuid4(),
+        type=event.type,
+        subject_id=event.subject_id,
+        organisation_id=event.organisation_id,
+        payload=event.payload,
+        created_at=at,
+    )
 
 
 _insert = insert(_outbox)
@@ -51,7 +63,7 @@ _insert = insert(_outbox)
 
 async def record(conn: AsyncConnection, events: Iterable[PendingEvent], at: datetime) -> None:
     """Insert the events in one statement; they commit or roll back with the change they describe."""
-    rows = [row(event, at) for event in events]
+    rows = [msgspec.structs.asdict(row(event, at)) for event in events]
     if rows:
         # A list of one would take SQLAlchemy's executemany path, which costs more.
         await conn.execute(_insert, rows[0] if len(rows) == 1 else rows)

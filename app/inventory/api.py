@@ -11,7 +11,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain import trade_codes
 from app.inventory import service

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import table_of
 from app.dbtypes import UtcDateTime
+from app.domain.capacity import PoolSpace
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
 
 carriers = table_of(Carrier)
@@ -152,10 +154,6 @@ async def pools_of(conn: AsyncConnection, sailing_ids: Sequence[uuid.UUID]) -> l
     return await _pools_where(conn, pools.c.sailing_id.in_(sailing_ids))
 
 
-async def pools_of_ids(conn: AsyncConnection, pool_ids: Sequence[uuid.UUID]) -> list[AnyRow]:
-    return await _pools_where(conn, pools.c.id.in_(pool_ids))
-
-
 async def _pools_where(conn: AsyncConnection, condition: ColumnElement[bool]) -> list[AnyRow]:
     """Pools with their free space and how many containers they may still draw."""
     query = (
@@ -172,13 +170,36 @@ async def _pools_where(conn: AsyncConnection, condition: ColumnElement[bool]) ->
     return list((await conn.execute(query)).all())
 
 
-async def allotment_counters(conn: AsyncConnection, allotment_id: uuid.UUID) -> AnyRow:
-    query = select(allotments, units_free.label("units_free")).where(allotments.c.id == allotment_id)
-    return (await conn.execute(query)).one()
+class PoolCounters(msgspec.Struct, frozen=True, kw_only=True):
+    """A pool's free space, the size of its containers and how many more its allotment can give."""
+
+    id: uuid.UUID
+    allotment_id: uuid.UUID
+    container_volume_dm3: int
+    container_weight_g: int
+    volume_free_dm3: int
+    weight_free_g: int
+    units_drawable: int
+
+    @property
+    def space(self) -> PoolSpace:
+        return PoolSpace(
+            free_dm3=self.volume_free_dm3,
+            free_g=self.weight_free_g,
+            container_dm3=self.container_volume_dm3,
+            container_g=self.container_weight_g,
+        )
+
+
+async def pool_counters(conn: AsyncConnection, pool_id: uuid.UUID) -> PoolCounters:
+    row = (await _pools_where(conn, pools.c.id == pool_id))[0]
+    return PoolCounters(**{name: row._mapping[name] for name in PoolCounters.__struct_fields__})
 
 
 async def free_units(conn: AsyncConnection, allotment_id: uuid.UUID) -> int:
-    return int((await allotment_counters(conn, allotment_id)).units_free)
+    """Units of the allotment nobody holds, booked or pooled."""
+    query = select(units_free).where(allotments.c.id == allotment_id)
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def insert_allotment(conn: AsyncConnection, values: Mapping[str, Any]) -> uuid.UUID:
@@ -247,7 +268,7 @@ def space_available(
     return and_(volume_free >= volume_dm3, weight_free >= weight_g)
 
 
-async def draw_container(conn: AsyncConnection, pool: AnyRow) -> bool:
+async def draw_container(conn: AsyncConnection, pool: PoolCounters) -> bool:
     """Move one unsold container from the allotment into the pool, in the caller's transaction."""
     drawn = await adjust(conn, allotments, pool.allotment_id, {"units_pooled": 1}, when=units_free >= 1)
     if not drawn:
@@ -268,10 +289,3 @@ async def draw_container(conn: AsyncConnection, pool: AnyRow) -> bool:
 async def lock_pool(conn: AsyncConnection, pool_id: uuid.UUID) -> None:
     """Take the pool's row lock first, so that slow LCL paths always lock pool before allotment."""
     await conn.execute(select(pools.c.id).where(pools.c.id == pool_id).with_for_update())
-
-
-async def overwrite_counters(
-    conn: AsyncConnection, table: Table, row_id: uuid.UUID, values: Mapping[str, int]
-) -> None:
-    """Test-only seam: write counter values computed in Python (the unsafe read-modify-write)."""
-    await conn.execute(update(table).where(table.c.id == row_id).values(dict(values)))

@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.carrier_adapters.credentials import seal_settings
 from app.db import transaction
 from app.domain import trade_codes
 from app.domain.errors import Conflict, InvalidRequest, NotFound
@@ -32,7 +33,6 @@ from app.inventory.schemas import (
 )
 from app.runtime import Runtime
 from app.schemas import Money
-from app.sync.credentials import seal_settings
 
 V = TypeVar("V", bound=msgspec.Struct)
 

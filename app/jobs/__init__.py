@@ -1,2 +1,3 @@
-"""Scheduled jobs (DESIGN section 5): ``scheduler.py`` wires them onto APScheduler; each job is
-one module exposing ``scheduled(settings) -> ScheduledJob``, listed in ``scheduler.JOBS``."""
+"""Scheduled jobs (DESIGN section 5): ``scheduler.py`` lists them (``scheduler.JOBS``) and wires
+them onto APScheduler; a job with work of its own is a module here exposing
+``scheduled(settings) -> ScheduledJob``."""

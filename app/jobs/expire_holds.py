@@ -1,6 +1,6 @@
 """Expire holds (~1 s): release overdue holds in batches, each batch its own transaction.
 
-Every replica may run it at once: a batch claims its holds with ``FOR UPDATE SKIP LOCKED`` on
+Every replica may run it at once: a batch locks its holds with ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so two sweepers (or a sweeper and a confirm) never take the same hold. A cancelled
 run rolls back only the batch in flight; the committed ones stay done, the rest waits for the
 next run.
@@ -46,7 +46,7 @@ async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: 
     total, size = 0, batch_size
     while True:
         async with transaction(rt.engine) as conn:
-            expired = await space.expire_holds(conn, rt.clock.now_sql(rt.dialect), limit=size)
+            expired = await space.expire_holds(conn, rt.clock.shift(), limit=size)
         total += expired
         # A short batch means nothing overdue is left that another sweeper has not locked.
         if expired < size or time.monotonic() >= deadline:

@@ -12,7 +12,7 @@ from app.runtime import Runtime
 class ScheduledJob:
     """A job body run every ``every_seconds`` under a fixed id.
 
-    ``run`` must be safe on every replica at once: it claims its work row by row, or takes a
+    ``run`` must be safe on every replica at once: it locks its work row by row (``SKIP LOCKED``), or takes a
     single-leader lock (``leader_key``, unique per job) through :func:`app.jobs.leader.run_as_leader`.
     ``run`` may be cancelled at any await; it must leave nothing half done when it is.
     ``max_instances``: runs of it one process may have in flight at once (a job whose runs wait

@@ -2,40 +2,129 @@
 
 Created and started inside the Litestar lifespan (or ``slotpool worker``), never at import time.
 Jobs keep no state in the scheduler: every replica schedules every job, and the jobs themselves
-make that safe (row claims, single-leader locks). Adding a job is one module with a
-``scheduled(settings)`` function, listed in :data:`JOBS`.
+make that safe (rows locked with SKIP LOCKED, single-leader locks). Every job is listed in
+:data:`JOBS`: a job with work of its own is a module of this package with a
+``scheduled(settings)`` function; a job that only runs a feature's service is defined here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import structlog
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.jobs import expire_holds, purge, reconcile, release_unused, sync_carriers, webhooks
+from app.jobs import expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
+from app.jobs.leader import Skipped, run_as_leader
+from app.reconcile.release import record_due_releases, send_pending_releases
+from app.reconcile.schemas import ReconcileReport, ReleaseReport
+from app.reconcile.service import reconcile
 from app.runtime import Runtime
+from app.sync.schemas import SyncReport
+from app.sync.service import sync_all
 
 log = structlog.get_logger("slotpool.jobs")
+# Advisory lock keys of the single-leader jobs defined here (purge has its own).
+SYNC_LEADER_KEY = 0x5107_0002
+RELEASE_LEADER_KEY = 0x5107_0003
 
-# Every job this service runs; carrier sync, cut-off closing, allotment release and webhook
-# delivery join here as one module each.
+
+class SyncRound(msgspec.Struct, kw_only=True):
+    sync: SyncReport
+    reconcile: ReconcileReport
+
+
+async def sync_carriers(rt: Runtime) -> SyncRound | Skipped:
+    """Pull every carrier's schedules and allocations, then run a reconcile pass (cuts,
+    schedule changes, cancellations; carrier booking statuses polled).
+
+    Single leader on PostgreSQL, so that carriers are called once per round, not once per
+    replica (the round would be correct on all replicas at once anyway: changes are recorded
+    compare-and-set and applied under row locks). The lock's transaction does nothing else and
+    holds no row lock while carriers are called. SQLite is one process: the round just runs
+    (holding a write transaction open there would block the sync's own writes).
+    """
+    if rt.dialect != "postgresql":
+        return await _sync_and_reconcile(rt)
+
+    async def lead(_conn: AsyncConnection) -> SyncRound:
+        return await _sync_and_reconcile(rt)
+
+    return await run_as_leader(rt, SYNC_LEADER_KEY, lead)
+
+
+async def _sync_and_reconcile(rt: Runtime) -> SyncRound:
+    synced = await sync_all(rt, rt.carriers)
+    reconciled = await reconcile(rt, rt.carriers)
+    return SyncRound(sync=synced, reconcile=reconciled)
+
+
+async def release_unused_allotment(rt: Runtime) -> ReleaseReport | Skipped:
+    """Give unsold containers back to carriers once their release deadline (ETD minus
+    ``carriers.release_deadline_days``) has passed, before ETD.
+
+    The leader records what is due (one ``allotment_releases`` row per allotment and deadline,
+    unique ``release_id``); the carrier calls then happen outside any transaction. Two replicas
+    sending the same pending release is harmless: the carrier deduplicates on the
+    ``release_id`` and only one of them confirms it, so ``units_total`` drops once.
+    """
+
+    async def record(conn: AsyncConnection) -> int:
+        return await record_due_releases(rt, conn)
+
+    recorded = await run_as_leader(rt, RELEASE_LEADER_KEY, record)
+    if isinstance(recorded, Skipped):
+        return recorded
+    report = await send_pending_releases(rt, rt.carriers)
+    report.recorded = recorded
+    return report
+
+
+async def reconcile_changes(rt: Runtime) -> ReconcileReport:
+    """Apply carrier changes recorded by any sync (an operator's too) without waiting for the
+    next scheduled sync; safe on every replica: each change is locked with ``SKIP LOCKED``.
+    Carrier bookings are polled by the sync job only: one replica calls the carriers."""
+    return await reconcile(rt)
+
+
+def _job(
+    job_id: str,
+    every: Callable[[Settings], float],
+    run: Callable[[Runtime], Awaitable[object]],
+    leader_key: int | None = None,
+) -> Callable[[Settings], ScheduledJob]:
+    """A job whose body is a service of its feature, run every ``every(settings)`` seconds."""
+
+    def scheduled(settings: Settings) -> ScheduledJob:
+        return ScheduledJob(id=job_id, every_seconds=every(settings), run=run, leader_key=leader_key)
+
+    return scheduled
+
+
+# Every job this service runs; cut-off closing joins here.
 JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     expire_holds.scheduled,
     purge.scheduled,
-    sync_carriers.scheduled,
-    reconcile.scheduled,
-    release_unused.scheduled,
+    _job("sync-carriers", lambda s: s.sync_interval_seconds, sync_carriers, SYNC_LEADER_KEY),
+    _job("reconcile", lambda s: s.reconcile_interval_seconds, reconcile_changes),
+    _job(
+        "release-unused-allotment",
+        lambda s: s.release_interval_seconds,
+        release_unused_allotment,
+        RELEASE_LEADER_KEY,
+    ),
     webhooks.scheduled,
 )
 

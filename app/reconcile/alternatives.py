@@ -1,5 +1,5 @@
 """The alternative offered to a rolled booking: a hold for the same quantity on the next open
-sailing of the same lane, placed for the booking's owner through the ordinary claim path.
+sailing of the same lane, placed for the booking's owner as any hold is.
 
 The hold is a normal one (``hold.created``, quoted at the new sailing's tariff, expiring like
 any hold and never after the new sailing's cut-off); the owner confirms it into a new booking
@@ -11,26 +11,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain import pricing
-from app.domain.errors import InsufficientCapacity, SailingClosed
+from app.domain import hold_plan
+from app.domain.errors import InsufficientCapacity, InvalidQuantity, NotFound, SailingClosed
+from app.domain.hold_plan import HoldTerms
 from app.domain.states import Load
 from app.domain.units import from_milli
-from app.events import outbox
 from app.inventory.repository import AnyRow
 from app.reconcile import repository
 from app.reservations import repository as reservations
-from app.reservations import space
-from app.reservations.counters import Quantity
-from app.reservations.holds import new_hold_row
-from app.reservations.views import event_payload, hold_view
+from app.reservations.holds import new_placement, place_with_room
+from app.reservations.repository import BookingRow
 from app.runtime import Runtime
 from app.schemas import Money
 
@@ -53,11 +47,11 @@ class NoAlternative(Exception):
 
 
 async def offer_alternative(
-    rt: Runtime, conn: AsyncConnection, booking: AnyRow, original: AnyRow
+    rt: Runtime, conn: AsyncConnection, booking: BookingRow, original: AnyRow
 ) -> Alternative | None:
     """Hold space for ``booking`` on the next sailing after ``original`` that has it, or None."""
     now_sql = rt.clock.now_sql(rt.dialect)
-    quantity = Quantity.of(booking)
+    quantity = booking.quantity
     candidates = await repository.alternative_sailings(
         conn,
         original=original,
@@ -70,35 +64,40 @@ async def offer_alternative(
     for candidate in candidates:
         try:
             async with conn.begin_nested():
-                return await _hold_on(rt, conn, booking, candidate, now_sql)
+                return await _hold_on(rt, conn, booking, candidate)
         except (InsufficientCapacity, SailingClosed, NoAlternative):
             continue
     return None
 
 
 async def _hold_on(
-    rt: Runtime, conn: AsyncConnection, booking: AnyRow, candidate: AnyRow, now_sql: ColumnElement[datetime]
+    rt: Runtime,
+    conn: AsyncConnection,
+    booking: BookingRow,
+    candidate: AnyRow,
 ) -> Alternative:
-    target, quantity, tariff, price = await _plan(conn, booking, candidate.id, rt.clock.shift())
-    now: datetime = target.now
-    row = new_hold_row(
-        target,
-        # The longest hold the platform gives, to leave the owner time to decide.
-        timedelta(seconds=rt.settings.hold_ttl_max_seconds),
-        organisation_id=booking.organisation_id,
-        placed_by_id=booking.placed_by_id,
-        sailing_id=candidate.id,
+    """The same quantity on ``candidate``, quoted at its tariff, placed as any hold is."""
+    load = Load(booking.load)
+    terms = HoldTerms(
+        load=load,
         size_type=booking.size_type,
-        quantity=quantity,
-        tariff=tariff,
-        price=price,
+        units=booking.units if load is Load.FCL else None,
+        cbm=from_milli(booking.volume_dm3) if load is Load.LCL else None,
+        kg=from_milli(booking.weight_g) if load is Load.LCL else None,
     )
-    view = hold_view(SimpleNamespace(**row))
-    payload = {**event_payload(view), "offered_for": booking.reference}
-    await outbox.record(
-        conn, [outbox.PendingEvent("hold.created", view.id, view.organisation_id, payload)], now
+    targets = await reservations.hold_targets(conn, candidate.id, load, booking.size_type, rt.clock.shift())
+    try:
+        # The longest hold the platform gives, to leave the owner time to decide.
+        plan = hold_plan.plan_hold(
+            candidate.id, terms, targets, timedelta(seconds=rt.settings.hold_ttl_max_seconds)
+        )
+    except (InvalidQuantity, NotFound) as error:
+        raise NoAlternative(candidate.id) from error
+    placement, view = new_placement(
+        plan, candidate.id, booking.organisation_id, booking.placed_by_id, offered_for=booking.reference
     )
-    await space.claim_for_hold(rt, conn, candidate.id, quantity, now_sql, row)
+    if not await reservations.place_hold(conn, placement):
+        await place_with_room(conn, placement, rt.clock.shift())
     return Alternative(
         hold_id=view.id,
         sailing_id=candidate.id,
@@ -106,32 +105,3 @@ async def _hold_on(
         expires_at=view.expires_at,
         price=view.price,
     )
-
-
-async def _plan(
-    conn: AsyncConnection, booking: AnyRow, sailing_id: uuid.UUID, shift: float
-) -> tuple[Any, Quantity, pricing.Tariff, Decimal]:
-    """Where the hold goes on the new sailing and what it costs there."""
-    if booking.load == Load.FCL:
-        target = await reservations.fcl_target(conn, sailing_id, booking.size_type, shift)
-        if target is None:
-            raise NoAlternative(sailing_id)
-        quantity = Quantity(
-            load=Load.FCL, allotment_id=target.allotment_id, pool_id=None, units=booking.units
-        )
-        tariff = pricing.Tariff(rate=target.rate, currency=target.currency)
-        return target, quantity, tariff, pricing.fcl_price(tariff, booking.units)
-    targets = await reservations.lcl_targets(conn, sailing_id, booking.size_type, shift)
-    if not targets:
-        raise NoAlternative(sailing_id)
-    target = targets[0]
-    quantity = Quantity(
-        load=Load.LCL,
-        allotment_id=target.allotment_id,
-        pool_id=target.pool_id,
-        volume_dm3=booking.volume_dm3,
-        weight_g=booking.weight_g,
-    )
-    tariff = pricing.Tariff(rate=target.rate, currency=target.currency, minimum=target.minimum)
-    price = pricing.lcl_price(tariff, from_milli(booking.volume_dm3), from_milli(booking.weight_g))
-    return target, quantity, tariff, price

@@ -6,12 +6,12 @@ from litestar import Controller, Response, post
 from litestar.di import Provide
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.carrier_adapters.cache import CarrierAdapters
 from app.reconcile import service
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.api import provide_carrier_adapters
 
 
@@ -19,7 +19,7 @@ class ReconcileAdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
-    dependencies = {"registry": Provide(provide_carrier_adapters)}
+    dependencies = {"adapters": Provide(provide_carrier_adapters)}
 
     @post("/reconcile", summary="Apply pending carrier changes and poll carrier bookings now")
     async def reconcile(
@@ -27,11 +27,11 @@ class ReconcileAdminController(Controller):
         request: AnyRequest,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierAdapters,
+        adapters: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[ReconcileReport]:
         """Cuts, schedule changes and cancellations the carrier sync recorded are carried out
         (holds released, bookings rolled with an alternative offered); safe to repeat."""
         return await run_idempotent(
-            request, rt, actor, lambda finish: service.reconcile(rt, registry, finish), status=200
+            request, rt, actor, lambda finish: service.reconcile(rt, adapters, finish), status=200
         )

@@ -14,13 +14,13 @@ import asyncio
 
 import structlog
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow
 from app.reconcile import repository
 from app.reconcile.schemas import CarrierBookingPoll
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from app.sync.notifications import STATUS_CHANGED
 from carriers.base import BookingStatusReport, CarrierError
 from carriers.fanout import retrying
@@ -29,14 +29,14 @@ log = structlog.get_logger("slotpool.reconcile")
 POLL_BATCH = 200
 
 
-async def poll_carrier_bookings(rt: Runtime, registry: CarrierAdapters) -> CarrierBookingPoll:
+async def poll_carrier_bookings(rt: Runtime, carrier_adapters: CarrierAdapters) -> CarrierBookingPoll:
     """Ask carriers about unsettled bookings once each; store and announce what changed."""
     poll = CarrierBookingPoll()
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.unsettled_carrier_bookings(conn, POLL_BATCH)
     for row in rows:
         poll.polled += 1
-        report = await _ask(rt, registry, row)
+        report = await _ask(rt, carrier_adapters, row)
         if report is None:
             poll.failed += 1
         elif await _store(rt, row, report):
@@ -44,14 +44,14 @@ async def poll_carrier_bookings(rt: Runtime, registry: CarrierAdapters) -> Carri
     return poll
 
 
-async def _ask(rt: Runtime, registry: CarrierAdapters, row: AnyRow) -> BookingStatusReport | None:
+async def _ask(rt: Runtime, carrier_adapters: CarrierAdapters, row: AnyRow) -> BookingStatusReport | None:
     try:
-        adapter = await registry.adapter_for(rt, row.scac, row.adapter_kind, row.adapter_settings)
-        async with asyncio.timeout(registry.timeout):
+        adapter = await carrier_adapters.adapter_for(rt, row.scac, row.adapter_kind, row.adapter_settings)
+        async with asyncio.timeout(carrier_adapters.timeout):
             return await retrying(
                 lambda: adapter.booking_status(row.carrier_reference),
-                attempts=registry.attempts,
-                backoff=registry.backoff,
+                attempts=carrier_adapters.attempts,
+                backoff=carrier_adapters.backoff,
             )
     except (CarrierError, ValueError, TimeoutError) as error:
         log.warning("carrier_booking.poll_failed", scac=row.scac, reference=row.carrier_reference,

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.shrink import AllotmentUse
 from app.events import outbox
 from app.inventory.repository import AnyRow
 from app.reconcile import repository
@@ -53,9 +54,8 @@ async def apply_change(rt: Runtime, conn: AsyncConnection, change: AnyRow) -> Ch
 async def _cut(rt: Runtime, conn: AsyncConnection, sailing: AnyRow, size_type: str | None) -> ChangeOutcome:
     allotment_ids = await repository.allotment_ids_of(conn, sailing.id, size_type)
 
-    def carriers_figure(allotment: AnyRow) -> int | None:
-        offered: int | None = allotment.units_offered
-        return offered
+    def carriers_figure(allotment: AllotmentUse) -> int | None:
+        return allotment.units_offered
 
     shrunk = await shrink_allotments(rt, conn, sailing, allotment_ids, carriers_figure, CARRIER_CUT)
     return ChangeOutcome(shrink=shrunk, complete=shrunk.complete)

@@ -1,4 +1,5 @@
-"""Tables of reconciliation: units given back to carriers, and bookings rolled with an offer."""
+"""Tables of reconciliation: bookings rolled with an offer. (The units given back to carriers,
+``allotment_releases``, are in app.sync.models: the sync reads them too.)"""
 
 from __future__ import annotations
 
@@ -10,37 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 from app.dbtypes import UtcDateTime
-
-
-class AllotmentRelease(Base):
-    """Unsold units given back to the carrier before its release deadline.
-
-    Recorded ``pending`` before the carrier is called, under a deterministic ``release_id``
-    (unique), so the give-back happens once: a failed call is retried later under the same id,
-    and the carrier deduplicates on it. ``released`` once the carrier confirmed and
-    ``units_total`` was lowered in the same transaction.
-    """
-
-    __tablename__ = "allotment_releases"
-    __table_args__ = (
-        CheckConstraint("state IN ('pending', 'released')", name="state"),
-        CheckConstraint("units > 0", name="units_positive"),
-        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    # f"{allotment_id}:{deadline date}": the carrier's idempotency key.
-    release_id: Mapped[str] = mapped_column(String(100), unique=True)
-    allotment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allotments.id"), index=True)
-    units: Mapped[int]
-    state: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    # What the carrier confirmed, and how much of it was still unsold here when it did.
-    units_released: Mapped[int | None]
-    units_withdrawn: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class RolledBooking(Base):

@@ -24,6 +24,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow
@@ -31,7 +32,6 @@ from app.reconcile import repository
 from app.reconcile.schemas import ReleaseReport
 from app.runtime import Runtime
 from app.sync import repository as sync_repository
-from app.sync.adapters import CarrierAdapters
 from carriers.base import CarrierError, ReleaseReceipt, SailingKey, UnitRelease
 
 log = structlog.get_logger("slotpool.reconcile")
@@ -57,14 +57,14 @@ async def record_due_releases(rt: Runtime, conn: AsyncConnection) -> int:
     return recorded
 
 
-async def send_pending_releases(rt: Runtime, registry: CarrierAdapters) -> ReleaseReport:
+async def send_pending_releases(rt: Runtime, carrier_adapters: CarrierAdapters) -> ReleaseReport:
     """Call the carrier for every pending release and confirm those it answered."""
     report = ReleaseReport()
     async with transaction(rt.engine, read_only=True) as conn:
         pending = await repository.pending_releases(conn)
     for release in pending:
         try:
-            receipt = await _send(rt, registry, release)
+            receipt = await _send(rt, carrier_adapters, release)
         except (CarrierError, ValueError, TimeoutError) as error:
             report.failed += 1
             log.warning("allotment.release_failed", release_id=release.release_id, error=str(error))
@@ -77,8 +77,10 @@ async def send_pending_releases(rt: Runtime, registry: CarrierAdapters) -> Relea
     return report
 
 
-async def _send(rt: Runtime, registry: CarrierAdapters, release: AnyRow) -> ReleaseReceipt:
-    adapter = await registry.adapter_for(rt, release.scac, release.adapter_kind, release.adapter_settings)
+async def _send(rt: Runtime, carrier_adapters: CarrierAdapters, release: AnyRow) -> ReleaseReceipt:
+    adapter = await carrier_adapters.adapter_for(
+        rt, release.scac, release.adapter_kind, release.adapter_settings
+    )
     request = UnitRelease(
         release_id=release.release_id,
         sailing=SailingKey(
@@ -90,7 +92,7 @@ async def _send(rt: Runtime, registry: CarrierAdapters, release: AnyRow) -> Rele
         size_type=release.size_type,
         units=release.units,
     )
-    async with asyncio.timeout(registry.timeout):
+    async with asyncio.timeout(carrier_adapters.timeout):
         return await adapter.release_units(request)
 
 

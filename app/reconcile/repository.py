@@ -1,6 +1,6 @@
 """Every query of reconciliation. Counters change only through app.inventory.repository.adjust.
 
-Lock order, as everywhere (app.reservations.counters): hold and booking rows first, then pools,
+Lock order, as everywhere (app.reservations.repository): hold and booking rows first, then pools,
 then allotments, each kind in id order; the sailing row last.
 """
 
@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
+from app.domain.shrink import AllotmentUse, PoolUse
 from app.domain.states import ROLLABLE_BOOKING_STATES, BookingState, HoldState, Load, SailingStatus
 from app.inventory import repository as inventory
 from app.inventory.repository import AnyRow, allotments, carriers, pools, sailings, units_free
-from app.reconcile.models import AllotmentRelease, RolledBooking
-from app.reservations.repository import bookings, holds
+from app.reconcile.models import RolledBooking
+from app.reservations.repository import BookingRow, HoldRow, booking_row, bookings, hold_row, holds
+from app.sync.models import AllotmentRelease
 from app.sync.repository import carrier_bookings, changes, offers, sailing_states
 
 releases = table_of(AllotmentRelease)
@@ -33,11 +35,11 @@ UNSETTLED_CARRIER_STATUSES = ("requested", "pending_amendment")
 # --- recorded changes -----------------------------------------------------------------------
 
 
-async def claim_next_change(conn: AsyncConnection, after_id: int) -> AnyRow | None:
+async def lock_next_change(conn: AsyncConnection, after_id: int) -> AnyRow | None:
     """The oldest unhandled change after ``after_id``, locked (``FOR UPDATE SKIP LOCKED`` on
     PostgreSQL, so concurrent passes take different changes). Like
     ``app.sync.repository.unhandled_changes`` with a cursor: a change that could not be
-    completed stays unhandled without being claimed again in the same pass."""
+    completed stays unhandled without being taken again in the same pass."""
     query = (
         select(changes, carriers.c.scac.label("carrier_scac"))
         .join(carriers, carriers.c.id == changes.c.carrier_id)
@@ -71,21 +73,45 @@ async def allotment_ids_of(
     return list((await conn.execute(query)).scalars())
 
 
-async def lock_pools_of(conn: AsyncConnection, allotment_ids: Sequence[uuid.UUID]) -> list[AnyRow]:
-    query = select(pools).where(pools.c.allotment_id.in_(allotment_ids)).order_by(pools.c.id)
-    return list((await conn.execute(query.with_for_update())).all())
-
-
-async def lock_allotments(conn: AsyncConnection, allotment_ids: Sequence[uuid.UUID]) -> list[AnyRow]:
-    """The allotments with the carrier's figure (None where never recorded), locked."""
+async def lock_pools_of(conn: AsyncConnection, allotment_ids: Sequence[uuid.UUID]) -> list[PoolUse]:
+    p = pools
     query = (
-        select(allotments, offers.c.units_offered)
-        .outerjoin(offers, offers.c.allotment_id == allotments.c.id)
-        .where(allotments.c.id.in_(allotment_ids))
-        .order_by(allotments.c.id)
-        .with_for_update(of=allotments)
+        select(
+            p.c.id,
+            p.c.allotment_id,
+            p.c.containers,
+            p.c.container_volume_dm3,
+            p.c.container_weight_g,
+            (p.c.volume_held_dm3 + p.c.volume_booked_dm3).label("volume_used_dm3"),
+            (p.c.weight_held_g + p.c.weight_booked_g).label("weight_used_g"),
+        )
+        .where(p.c.allotment_id.in_(allotment_ids))
+        .order_by(p.c.id)
+        .with_for_update()
     )
-    return list((await conn.execute(query)).all())
+    return [PoolUse(**row._mapping) for row in await conn.execute(query)]
+
+
+async def lock_allotments(conn: AsyncConnection, allotment_ids: Sequence[uuid.UUID]) -> list[AllotmentUse]:
+    """The allotments with the carrier's figure (None where never recorded), locked."""
+    a = allotments
+    query = (
+        select(
+            a.c.id,
+            a.c.sailing_id,
+            a.c.size_type,
+            a.c.units_total,
+            a.c.units_held,
+            a.c.units_booked,
+            a.c.units_pooled,
+            offers.c.units_offered,
+        )
+        .outerjoin(offers, offers.c.allotment_id == a.c.id)
+        .where(a.c.id.in_(allotment_ids))
+        .order_by(a.c.id)
+        .with_for_update(of=a)
+    )
+    return [AllotmentUse(**row._mapping) for row in await conn.execute(query)]
 
 
 async def cancel_sailing(conn: AsyncConnection, sailing_id: uuid.UUID) -> bool:
@@ -109,7 +135,7 @@ async def lower_total(conn: AsyncConnection, allotment_id: uuid.UUID, by: int) -
     return await inventory.adjust(conn, allotments, allotment_id, {"units_total": -by}, when=when)
 
 
-async def return_containers(conn: AsyncConnection, pool: AnyRow, containers: int) -> None:
+async def return_containers(conn: AsyncConnection, pool: PoolUse, containers: int) -> None:
     """Give ``containers`` empty containers of a pool back to its allotment (pool first)."""
     volume = containers * pool.container_volume_dm3
     weight = containers * pool.container_weight_g
@@ -139,7 +165,7 @@ def _on_counters(table: Any, allotment_ids: Sequence[uuid.UUID], pool_ids: Seque
 
 async def lock_active_holds(
     conn: AsyncConnection, allotment_ids: Sequence[uuid.UUID], pool_ids: Sequence[uuid.UUID]
-) -> list[AnyRow]:
+) -> list[HoldRow]:
     """Active holds on these counters, newest first, locked."""
     query = (
         select(holds)
@@ -147,12 +173,12 @@ async def lock_active_holds(
         .order_by(holds.c.created_at.desc(), holds.c.id.desc())
         .with_for_update()
     )
-    return list((await conn.execute(query)).all())
+    return [hold_row(row) for row in await conn.execute(query)]
 
 
 async def lock_rollable_bookings(
     conn: AsyncConnection, allotment_ids: Sequence[uuid.UUID], pool_ids: Sequence[uuid.UUID]
-) -> list[AnyRow]:
+) -> list[BookingRow]:
     """Bookings on these counters that may be rolled, newest first, locked."""
     query = (
         select(bookings)
@@ -160,12 +186,12 @@ async def lock_rollable_bookings(
         .order_by(bookings.c.created_at.desc(), bookings.c.id.desc())
         .with_for_update()
     )
-    return list((await conn.execute(query)).all())
+    return [booking_row(row) for row in await conn.execute(query)]
 
 
 async def release_holds(
     conn: AsyncConnection, hold_ids: Sequence[uuid.UUID], now: ColumnElement[datetime]
-) -> list[AnyRow]:
+) -> list[HoldRow]:
     """Active -> released for these holds; the rows that moved."""
     if not hold_ids:
         return []
@@ -175,12 +201,12 @@ async def release_holds(
         .values(state=HoldState.RELEASED.value, ended_at=now)
         .returning(*holds.c)
     )
-    return list((await conn.execute(statement)).all())
+    return [hold_row(row) for row in await conn.execute(statement)]
 
 
 async def roll_bookings(
     conn: AsyncConnection, booking_ids: Sequence[uuid.UUID], now: ColumnElement[datetime]
-) -> list[AnyRow]:
+) -> list[BookingRow]:
     """Rollable -> rolled for these bookings (version bumped); the rows that moved."""
     if not booking_ids:
         return []
@@ -190,7 +216,7 @@ async def roll_bookings(
         .values(state=BookingState.ROLLED.value, updated_at=now, version=bookings.c.version + 1)
         .returning(*bookings.c)
     )
-    return list((await conn.execute(statement)).all())
+    return [booking_row(row) for row in await conn.execute(statement)]
 
 
 async def live_bookings_of(conn: AsyncConnection, sailing_id: uuid.UUID) -> list[AnyRow]:

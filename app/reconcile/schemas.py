@@ -16,7 +16,7 @@ class CarrierBookingPoll(msgspec.Struct, kw_only=True):
 
 
 class ReconcileReport(msgspec.Struct, kw_only=True):
-    """One reconcile pass. ``changes_left``: claimed but not completed (retried next pass)."""
+    """One reconcile pass. ``changes_left``: taken but not completed (retried next pass)."""
 
     started_at: datetime
     changes_handled: dict[str, int]

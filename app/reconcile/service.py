@@ -1,6 +1,6 @@
 """The reconcile pass: apply every unhandled carrier change once, then poll carrier bookings.
 
-Each change is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent passes on any
+Each change is locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent passes on any
 number of replicas take different ones), carried out and marked handled in one transaction:
 its effects and its ``handled_at`` commit together or not at all. A change that fails, or that
 could not be completed (a hold placed while its cut was planned), stays unhandled for the next
@@ -14,6 +14,7 @@ from collections import Counter
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.domain.errors import DomainError
 from app.events.idempotency import Finish
@@ -23,23 +24,23 @@ from app.reconcile.changes import ChangeOutcome, apply_change
 from app.reconcile.schemas import ReconcileReport
 from app.runtime import Runtime
 from app.sync import repository as sync_repository
-from app.sync.adapters import CarrierAdapters
 
 log = structlog.get_logger("slotpool.reconcile")
 
 
 async def reconcile(
-    rt: Runtime, registry: CarrierAdapters | None = None, finish: Finish | None = None
+    rt: Runtime, adapters: CarrierAdapters | None = None, finish: Finish | None = None
 ) -> ReconcileReport:
-    """Apply pending carrier changes; with a ``registry``, also poll unsettled carrier bookings."""
+    """Apply pending carrier changes; with the carrier ``adapters``, also poll unsettled carrier
+    bookings."""
     report = ReconcileReport(started_at=rt.clock.app_now(), changes_handled={})
     handled: Counter[str] = Counter()
     after = 0
     while True:
-        claimed_before = after
+        taken_before = after
         try:
             async with transaction(rt.engine) as conn:
-                change = await repository.claim_next_change(conn, after)
+                change = await repository.lock_next_change(conn, after)
                 if change is None:
                     break
                 after = change.id
@@ -49,8 +50,8 @@ async def reconcile(
         except (SQLAlchemyError, DomainError):
             # Rolled back whole; the change stays unhandled and the next pass tries again.
             log.exception("reconcile.change_failed", change_id=after)
-            if after == claimed_before:
-                break  # the claim itself failed: the database is unwell, try next pass
+            if after == taken_before:
+                break  # taking the change failed: the database is unwell, try next pass
             report.changes_left += 1
             continue
         _count(report, outcome)
@@ -59,8 +60,8 @@ async def reconcile(
         else:
             report.changes_left += 1
     report.changes_handled = dict(handled)
-    if registry is not None:
-        report.carrier_bookings = await poll_carrier_bookings(rt, registry)
+    if adapters is not None:
+        report.carrier_bookings = await poll_carrier_bookings(rt, adapters)
     if handled or report.changes_left:
         log.info("reconcile.done", handled=dict(handled), left=report.changes_left)
     if finish is not None:

@@ -1,6 +1,6 @@
 """Carrying out a cut (or a cancellation, a cut to zero) on allotments of one sailing, in the
 caller's transaction: release holds, roll bookings with an offered alternative, give pool
-containers back, lower ``units_total``. The order comes from :mod:`app.reconcile.plan`.
+containers back, lower ``units_total``. The order comes from :mod:`app.domain.shrink`.
 
 Locks are taken in the global order (hold and booking rows, then pools, then allotments, each
 in id order) before anything is read for the plan, so the plan is made on rows nobody else
@@ -13,24 +13,24 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.states import Load
+from app.domain.shrink import AllotmentUse, Cut, Occupant, bookings_to_roll, holds_to_release, plan_cuts
 from app.events import outbox
 from app.inventory.repository import AnyRow, pools
 from app.reconcile import alternatives, repository
-from app.reconcile.plan import AllotmentSpace, Claim, PoolSpace, ShrinkPlan, plan_shrink
-from app.reservations import counters
-from app.reservations.counters import Quantity
+from app.reservations import repository as reservations
+from app.reservations.repository import BookingRow, HoldRow
 from app.reservations.views import booking_view, event_payload, hold_event
 from app.runtime import Runtime
 
 log = structlog.get_logger("slotpool.reconcile")
+Row = TypeVar("Row", HoldRow, BookingRow)
 CARRIER_CUT = "carrier_cut"
 SAILING_CANCELLED = "sailing_cancelled"
 
@@ -43,69 +43,43 @@ class ShrinkOutcome:
     alternatives_unavailable: int = 0
     complete: bool = True
 
+    def count_rolled(self, offered: alternatives.Alternative | None) -> None:
+        self.bookings_rolled += 1
+        if offered is None:
+            self.alternatives_unavailable += 1
+        else:
+            self.alternatives_offered += 1
+
 
 async def shrink_allotments(
     rt: Runtime,
     conn: AsyncConnection,
     sailing: AnyRow,
     allotment_ids: Sequence[uuid.UUID],
-    units_wanted: Callable[[AnyRow], int | None],
+    units_wanted: Callable[[AllotmentUse], int | None],
     cause: str,
 ) -> ShrinkOutcome:
-    """Bring each allotment down to ``units_wanted(row)`` (None: leave it as it is)."""
+    """Bring each allotment down to ``units_wanted(allotment)`` (None: leave it as it is)."""
     outcome = ShrinkOutcome()
     if not allotment_ids:
         return outcome
     now_sql = rt.clock.now_sql(rt.dialect)
     at: datetime = (await conn.execute(select(now_sql))).scalar_one()
-    pool_ids = list(
-        (await conn.execute(select(pools.c.id).where(pools.c.allotment_id.in_(allotment_ids)))).scalars()
-    )
-    held = await repository.lock_active_holds(conn, allotment_ids, pool_ids)
-    booked = await repository.lock_rollable_bookings(conn, allotment_ids, pool_ids)
-    pool_rows = await repository.lock_pools_of(conn, allotment_ids)
-    allotment_rows = await repository.lock_allotments(conn, allotment_ids)
-    plans: list[tuple[AnyRow, AnyRow | None, ShrinkPlan]] = []
-    for allotment in allotment_rows:
-        wanted = units_wanted(allotment)
-        if wanted is None:
-            continue
-        pool = next((p for p in pool_rows if p.allotment_id == allotment.id), None)
-        plan = plan_shrink(
-            _allotment_space(allotment),
-            _pool_space(pool),
-            wanted,
-            [_claim(h) for h in held if _on(h, allotment, pool)],
-            [_claim(b) for b in booked if _on(b, allotment, pool)],
-        )
-        outcome.complete = outcome.complete and plan.complete
-        plans.append((allotment, pool, plan))
-
-    release = [i for _, _, p in plans for i in p.release]
-    roll = [i for _, _, p in plans for i in p.roll]
+    cuts = await _locked_plan(conn, allotment_ids, units_wanted)
+    outcome.complete = all(cut.plan.complete for cut in cuts)
+    release, roll = holds_to_release(cuts), bookings_to_roll(cuts)
     # RETURNING gives rows in no particular order: events follow the plan's (newest first).
     released = _in_order(await repository.release_holds(conn, release, now_sql), release)
     rolled = _in_order(await repository.roll_bookings(conn, roll, now_sql), roll)
-    await counters.release_all(conn, (Quantity.of(row) for row in released), "held")
-    await counters.release_all(conn, (Quantity.of(row) for row in rolled), "booked")
-    for allotment, pool, plan in plans:
-        if pool is not None and plan.containers_returned:
-            await repository.return_containers(conn, pool, plan.containers_returned)
-        if plan.units_total < allotment.units_total:
-            lowered = await repository.lower_total(
-                conn, allotment.id, allotment.units_total - plan.units_total
-            )
-            assert lowered, "allotment still over its new total after the plan"
+    await reservations.give_back(conn, (row.quantity for row in released), "held")
+    await reservations.give_back(conn, (row.quantity for row in rolled), "booked")
+    await _lower_counters(conn, cuts)
     await outbox.record(conn, [_released_event(row, cause) for row in released], at)
     outcome.holds_released = len(released)
     for booking in rolled:
         offered = await alternatives.offer_alternative(rt, conn, booking, sailing)
         await _announce_rolled(conn, booking, cause, offered, at)
-        outcome.bookings_rolled += 1
-        if offered is None:
-            outcome.alternatives_unavailable += 1
-        else:
-            outcome.alternatives_offered += 1
+        outcome.count_rolled(offered)
     log.info(
         "allotments.shrunk",
         sailing_id=str(sailing.id),
@@ -116,45 +90,45 @@ async def shrink_allotments(
     return outcome
 
 
-def _in_order(rows: list[AnyRow], ids: list[uuid.UUID]) -> list[AnyRow]:
+async def _locked_plan(
+    conn: AsyncConnection,
+    allotment_ids: Sequence[uuid.UUID],
+    units_wanted: Callable[[AllotmentUse], int | None],
+) -> list[Cut]:
+    """Lock what the cuts touch in the lock order (holds and bookings, pools, allotments), then
+    plan on rows nobody else can change until the transaction ends."""
+    pool_ids = list(
+        (await conn.execute(select(pools.c.id).where(pools.c.allotment_id.in_(allotment_ids)))).scalars()
+    )
+    held = await repository.lock_active_holds(conn, allotment_ids, pool_ids)
+    booked = await repository.lock_rollable_bookings(conn, allotment_ids, pool_ids)
+    pool_uses = await repository.lock_pools_of(conn, allotment_ids)
+    return plan_cuts(
+        await repository.lock_allotments(conn, allotment_ids),
+        pool_uses,
+        units_wanted,
+        [Occupant(row.id, row.quantity) for row in held],
+        [Occupant(row.id, row.quantity) for row in booked],
+    )
+
+
+async def _lower_counters(conn: AsyncConnection, cuts: Sequence[Cut]) -> None:
+    """Give the plans' empty pool containers back, then lower each allotment's total."""
+    for cut in cuts:
+        if cut.pool is not None and cut.plan.containers_returned:
+            await repository.return_containers(conn, cut.pool, cut.plan.containers_returned)
+        if cut.plan.units_total < cut.allotment.units_total:
+            by = cut.allotment.units_total - cut.plan.units_total
+            lowered = await repository.lower_total(conn, cut.allotment.id, by)
+            assert lowered, "allotment still over its new total after the plan"
+
+
+def _in_order(rows: list[Row], ids: list[uuid.UUID]) -> list[Row]:
     rank = {row_id: n for n, row_id in enumerate(ids)}
     return sorted(rows, key=lambda row: rank[row.id])
 
 
-def _allotment_space(row: AnyRow) -> AllotmentSpace:
-    return AllotmentSpace(
-        units_total=row.units_total,
-        units_held=row.units_held,
-        units_booked=row.units_booked,
-        units_pooled=row.units_pooled,
-    )
-
-
-def _pool_space(row: AnyRow | None) -> PoolSpace | None:
-    if row is None:
-        return None
-    return PoolSpace(
-        containers=row.containers,
-        container_volume_dm3=row.container_volume_dm3,
-        container_weight_g=row.container_weight_g,
-        volume_used_dm3=row.volume_held_dm3 + row.volume_booked_dm3,
-        weight_used_g=row.weight_held_g + row.weight_booked_g,
-    )
-
-
-def _claim(row: AnyRow) -> Claim:
-    return Claim(
-        id=row.id, load=Load(row.load), units=row.units, volume_dm3=row.volume_dm3, weight_g=row.weight_g
-    )
-
-
-def _on(row: AnyRow, allotment: AnyRow, pool: AnyRow | None) -> bool:
-    if row.load == Load.FCL:
-        return bool(row.allotment_id == allotment.id)
-    return pool is not None and row.pool_id == pool.id
-
-
-def _released_event(row: AnyRow, cause: str) -> outbox.PendingEvent:
+def _released_event(row: HoldRow, cause: str) -> outbox.PendingEvent:
     event = hold_event("hold.released", row)
     event.payload["reason"] = cause
     return event
@@ -162,7 +136,7 @@ def _released_event(row: AnyRow, cause: str) -> outbox.PendingEvent:
 
 async def _announce_rolled(
     conn: AsyncConnection,
-    booking: AnyRow,
+    booking: BookingRow,
     cause: str,
     offered: alternatives.Alternative | None,
     at: datetime,

@@ -9,7 +9,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain.errors import InvalidRequest, PreconditionRequired
 from app.reservations import bookings, holds
@@ -32,7 +32,7 @@ class HoldController(Controller):
         actor: Actor,
         idempotency_key: IdempotencyKey,
     ) -> Response[HoldView]:
-        """Claim FCL units or LCL CBM+kg for a few minutes at a locked price."""
+        """Hold FCL units or LCL CBM+kg for a few minutes at a locked price."""
         return await run_idempotent(
             request,
             rt,
@@ -40,8 +40,8 @@ class HoldController(Controller):
             lambda finish: holds.place_hold(rt, actor, data, finish),
             status=201,
             headers=lambda view: {"Location": f"/v1/holds/{view.id}"},
-            # A hold stores its answer with its change: no separate claim of the key.
-            unclaimed=True,
+            # A hold stores its answer with its change: no separate lease of the key.
+            lease_first=False,
         )
 
     @get("/{hold_id:uuid}", guards=[requires(Scope.READ)], summary="Read a hold")

@@ -6,7 +6,6 @@ import secrets
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.accounts.actor import Actor
 from app.db import transaction
 from app.domain import pricing
-from app.domain.capacity import check_lcl_request
+from app.domain.capacity import Quantity, check_lcl_request
 from app.domain.errors import (
     HoldExpired,
     InvalidRequest,
@@ -29,8 +28,8 @@ from app.domain.units import from_milli, to_milli
 from app.events import outbox
 from app.events.idempotency import Finish
 from app.inventory import repository as inventory
-from app.reservations import counters, repository, space
-from app.reservations.counters import Quantity
+from app.reservations import repository, space
+from app.reservations.repository import BookingInContext, BookingRow
 from app.reservations.schemas import BookingAmend, BookingPage, BookingView, Cargo, HoldConfirm
 from app.reservations.views import booking_view, event_payload, hold_view
 from app.runtime import Runtime
@@ -54,34 +53,35 @@ async def confirm_hold(
         )
         if hold is None:
             raise await _why_not_confirmable(conn, actor, hold_id)
-        _check_cargo_fits(Quantity.of(hold), request.cargo)
-        quantity = Quantity.of(hold)
+        quantity = hold.quantity
+        _check_cargo_fits(quantity, request.cargo)
+        assert hold.ended_at is not None
         now: datetime = hold.ended_at
-        row: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "reference": new_reference(),
-            "hold_id": hold.id,
-            "organisation_id": hold.organisation_id,
-            "placed_by_id": hold.placed_by_id,
-            "sailing_id": hold.sailing_id,
-            "allotment_id": hold.allotment_id,
-            "pool_id": hold.pool_id,
-            "load": hold.load,
-            "size_type": hold.size_type,
-            "units": hold.units,
-            "volume_dm3": hold.volume_dm3,
-            "weight_g": hold.weight_g,
+        booking = BookingRow(
+            id=uuid.uuid4(),
+            reference=new_reference(),
+            hold_id=hold.id,
+            organisation_id=hold.organisation_id,
+            placed_by_id=hold.placed_by_id,
+            sailing_id=hold.sailing_id,
+            allotment_id=hold.allotment_id,
+            pool_id=hold.pool_id,
+            load=hold.load,
+            size_type=hold.size_type,
+            units=hold.units,
+            volume_dm3=hold.volume_dm3,
+            weight_g=hold.weight_g,
             # Invariant 4: the booking is charged what its hold quoted.
-            "price": hold.price,
-            "currency": hold.currency,
-            "cargo": msgspec.to_builtins(request.cargo),
-            "parties": msgspec.to_builtins(request.parties),
-            "state": BookingState.CONFIRMED.value,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        view = booking_view(SimpleNamespace(**row))
+            price=hold.price,
+            currency=hold.currency,
+            cargo=msgspec.to_builtins(request.cargo),
+            parties=msgspec.to_builtins(request.parties),
+            state=BookingState.CONFIRMED.value,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        view = booking_view(booking)
         await outbox.record(
             conn,
             [
@@ -98,8 +98,8 @@ async def confirm_hold(
             await finish(conn, view)
         # The hot counter row last (then the booking, whose foreign key points at it): its lock
         # is held only for these two statements and the commit.
-        await counters.move(conn, quantity, held=-1, booked=+1)
-        await repository.insert_booking(conn, row)
+        await repository.book_held(conn, quantity)
+        await repository.insert_booking(conn, booking)
     return view
 
 
@@ -124,10 +124,10 @@ def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
 
 async def get_booking(rt: Runtime, actor: Actor, reference: str) -> BookingView:
     async with transaction(rt.engine, read_only=True) as conn:
-        row = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
-    if row is None:
+        context = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
+    if context is None:
         raise NotFound("booking", reference)
-    return booking_view(row)
+    return booking_view(context.booking)
 
 
 async def list_bookings(
@@ -170,25 +170,26 @@ async def amend_booking(
     A larger quantity claims the extra space with the same conditional UPDATE as a hold.
     """
     async with transaction(rt.engine) as conn:
-        current = await _changeable(rt, conn, actor, reference, "amend")
+        context = await _changeable(rt, conn, actor, reference, "amend")
+        current = context.booking
         if current.version != if_match:
             raise PreconditionFailed(reference)
-        old = Quantity.of(current)
+        old = current.quantity
         new = _amended_quantity(old, request)
         if new.load is Load.LCL:
             # The same rule as a hold: an LCL shipment fits one container of its pool.
-            pool = (await inventory.pools_of_ids(conn, [new.counter_id]))[0]
+            pool = await inventory.pool_counters(conn, new.counter_id)
             check_lcl_request(
                 new.volume_dm3, new.weight_g, pool.container_volume_dm3, pool.container_weight_g
             )
-        price = _price(current, new)
+        price = _price(context, new)
         values: dict[str, Any] = {
             "units": new.units,
             "volume_dm3": new.volume_dm3,
             "weight_g": new.weight_g,
             "price": price,
             "state": BookingState.AMENDED.value,
-            "updated_at": current.now,
+            "updated_at": context.now,
         }
         if request.cargo is not None:
             values["cargo"] = msgspec.to_builtins(request.cargo)
@@ -207,7 +208,7 @@ async def amend_booking(
         await outbox.record(
             conn,
             [outbox.PendingEvent("booking.amended", reference, row.organisation_id, event_payload(view))],
-            current.now,
+            context.now,
         )
     return view
 
@@ -225,10 +226,10 @@ def _amended_quantity(old: Quantity, request: BookingAmend) -> Quantity:
     return msgspec.structs.replace(old, volume_dm3=volume, weight_g=weight)
 
 
-def _price(current: Any, quantity: Quantity) -> Decimal:
+def _price(context: BookingInContext, quantity: Quantity) -> Decimal:
     """The new quantity at the quote locked by the booking's hold (invariant 4)."""
     tariff = pricing.Tariff(
-        rate=current.quoted_rate, currency=current.currency, minimum=current.quoted_minimum
+        rate=context.quoted_rate, currency=context.booking.currency, minimum=context.quoted_minimum
     )
     if quantity.load is Load.FCL:
         return pricing.fcl_price(tariff, quantity.units)
@@ -236,19 +237,16 @@ def _price(current: Any, quantity: Quantity) -> Decimal:
 
 
 async def _move_booked(rt: Runtime, conn: AsyncConnection, sailing_id: uuid.UUID, delta: Quantity) -> None:
-    """Apply a change of booked quantity: growth only if free, shrinkage always."""
-    growth = msgspec.structs.replace(
-        delta,
-        units=max(delta.units, 0),
-        volume_dm3=max(delta.volume_dm3, 0),
-        weight_g=max(delta.weight_g, 0),
-    )
-    shrink = growth.minus(delta)
-    if growth.units or growth.volume_dm3 or growth.weight_g:
-        now_sql = rt.clock.now_sql(rt.dialect)
-        await space.claim(rt, conn, sailing_id, growth, now_sql, stage="booked")
-    if shrink.units or shrink.volume_dm3 or shrink.weight_g:
-        await counters.move(conn, shrink, booked=-1)
+    """Apply a change of booked quantity: growth only if free (making room as a hold does),
+    shrinkage always."""
+    growth = delta.growth()
+    shrinkage = growth.minus(delta)
+    if not growth.is_zero and not await repository.claim(conn, growth, "booked"):
+        await space.make_room(conn, growth, rt.clock.shift())
+        if not await repository.claim(conn, growth, "booked"):
+            raise await space.refusal(conn, sailing_id, growth)
+    if not shrinkage.is_zero:
+        await repository.give_back(conn, [shrinkage], "booked")
 
 
 async def cancel_booking(
@@ -256,35 +254,39 @@ async def cancel_booking(
 ) -> BookingView:
     """Cancel a live booking before cut-off and give its space back."""
     async with transaction(rt.engine) as conn:
-        current = await _changeable(rt, conn, actor, reference, "cancel")
+        context = await _changeable(rt, conn, actor, reference, "cancel")
+        current = context.booking
         row = await repository.update_booking(
             conn,
             current.id,
             current.version,
             CHANGEABLE_BOOKING_STATES,
-            {"state": BookingState.CANCELLED.value, "updated_at": current.now},
+            {"state": BookingState.CANCELLED.value, "updated_at": context.now},
         )
         if row is None:
             # Changed between our read and our update: read again and decide on fresh state.
             raise InvalidTransition("booking", reference, "changing", "cancel")
-        await counters.move(conn, Quantity.of(row), booked=-1)
+        await repository.give_back(conn, [row.quantity], "booked")
         view = booking_view(row)
         await outbox.record(
             conn,
             [outbox.PendingEvent("booking.cancelled", reference, row.organisation_id, event_payload(view))],
-            current.now,
+            context.now,
         )
         if finish is not None:
             await finish(conn, view)
     return view
 
 
-async def _changeable(rt: Runtime, conn: AsyncConnection, actor: Actor, reference: str, action: str) -> Any:
-    current = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
-    if current is None:
+async def _changeable(
+    rt: Runtime, conn: AsyncConnection, actor: Actor, reference: str, action: str
+) -> BookingInContext:
+    context = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
+    if context is None:
         raise NotFound("booking", reference)
+    current = context.booking
     if current.state not in CHANGEABLE_BOOKING_STATES:
         raise InvalidTransition("booking", reference, current.state, action)
-    if current.sailing_status != SailingStatus.OPEN or current.now >= current.cut_off:
+    if context.sailing_status != SailingStatus.OPEN or context.now >= context.cut_off:
         raise SailingClosed(current.sailing_id, "past its cut-off")
-    return current
+    return context

@@ -2,22 +2,28 @@
 
 The sweeper may face a backlog of a hundred thousand holds; building each ``hold.expired``
 payload in Python would cost more than the database work itself. So one statement per batch
-on PostgreSQL (claim, expire, write the events, sum what goes back to each counter), and a few
+on PostgreSQL (lock, expire, write the events, sum what goes back to each counter), and a few
 set-based statements on SQLite. The payload is the hold as the API shows it
 (app.reservations.views.hold_view); a test pins the two together field by field.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Insert,
+    Integer,
     Numeric,
+    Select,
     String,
     Text,
+    Update,
+    bindparam,
     case,
     cast,
     func,
@@ -30,10 +36,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.clock import database_now
 from app.db import table_of
+from app.domain.capacity import Quantity
+from app.domain.states import Load
 from app.events.models import OutboxEvent
 from app.reservations.models import ACTIVE
-from app.reservations.repository import holds, overdue
+from app.reservations.repository import holds, on_counter, overdue
 
 outbox = table_of(OutboxEvent)
 EVENT_COLUMNS = ["event_id", "type", "subject_id", "organisation_id", "payload", "created_at"]
@@ -42,20 +51,32 @@ EVENT_COLUMNS = ["event_id", "type", "subject_id", "organisation_id", "payload",
 class ReleasedSpace:
     """What one counter row gets back from a batch of expired holds."""
 
-    __slots__ = ("allotment_id", "count", "load", "pool_id", "units", "volume_dm3", "weight_g")
+    __slots__ = ("count", "quantity")
 
     def __init__(self, row: Any) -> None:
-        self.load, self.allotment_id, self.pool_id = row.load, row.allotment_id, row.pool_id
-        self.count, self.units = int(row.count), int(row.units)
-        self.volume_dm3, self.weight_g = int(row.volume_dm3), int(row.weight_g)
+        self.count = int(row.count)
+        self.quantity = Quantity(
+            load=Load(row.load),
+            allotment_id=row.allotment_id,
+            pool_id=row.pool_id,
+            units=int(row.units),
+            volume_dm3=int(row.volume_dm3),
+            weight_g=int(row.weight_g),
+        )
 
 
-def _overdue(now: ColumnElement[datetime], counter: ColumnElement[bool] | None, limit: int | None) -> Any:
+# Which overdue holds a batch takes: all, or those counted on one counter (``counter_id``), the
+# allotment's FCL holds or the pool's; and whether at most ``batch_limit`` of them.
+Scope = tuple[Load | None, bool]
+
+
+def _due(now: ColumnElement[datetime], scope: Scope) -> Select[Any]:
+    counter_load, limited = scope
     query = select(holds.c.id).where(overdue(now))
-    if counter is not None:
-        query = query.where(counter)
-    if limit is not None:
-        query = query.order_by(holds.c.expires_at).limit(limit)
+    if counter_load is not None:
+        query = query.where(on_counter(counter_load, bindparam("counter_id")))
+    if limited:
+        query = query.order_by(holds.c.expires_at).limit(bindparam("batch_limit", type_=Integer))
     # Holds another transaction has locked (being confirmed, released, swept) are left to it.
     return query.with_for_update(skip_locked=True)
 
@@ -74,29 +95,35 @@ def _sums(rows: Any) -> Any:
 
 async def expire_overdue(
     conn: AsyncConnection,
-    now: ColumnElement[datetime],
+    shift: float,
     *,
-    counter: ColumnElement[bool] | None = None,
+    counter: Quantity | None = None,
     limit: int | None = None,
 ) -> list[ReleasedSpace]:
-    """Expire overdue active holds (at most ``limit``, oldest first), write one ``hold.expired``
-    event each, and return per counter row what the caller must give back."""
+    """Expire holds overdue by database time shifted by ``shift`` (:meth:`app.clock.Clock.shift`),
+    all or those counted on ``counter``'s counter row, at most ``limit`` of them, oldest first;
+    write one ``hold.expired`` event each, and return per counter row what the caller must give
+    back. The statements are built once per dialect and scope: lazy reclaim runs them on every
+    refused hold."""
+    scope: Scope = (counter.load if counter is not None else None, limit is not None)
+    params: dict[str, Any] = {"clock_shift": shift}
+    if counter is not None:
+        params["counter_id"] = counter.counter_id
+    if limit is not None:
+        params["batch_limit"] = limit
     if conn.dialect.name == "postgresql":
-        return await _expire_postgresql(conn, now, counter, limit)
-    return await _expire_sqlite(conn, now, counter, limit)
+        return [ReleasedSpace(row) for row in await conn.execute(_expire_postgresql(scope), params)]
+    return await _expire_sqlite(conn, scope, params)
 
 
-async def _expire_postgresql(
-    conn: AsyncConnection,
-    now: ColumnElement[datetime],
-    counter: ColumnElement[bool] | None,
-    limit: int | None,
-) -> list[ReleasedSpace]:
+@functools.cache
+def _expire_postgresql(scope: Scope) -> Select[Any]:
+    now = database_now("postgresql")
     # A CTE runs once, so the LIMIT holds (an IN-subquery may be re-run per outer row).
-    claimed = _overdue(now, counter, limit).cte("claimed")
+    due = _due(now, scope).cte("due")
     expired = (
         update(holds)
-        .where(holds.c.id == claimed.c.id, holds.c.state == ACTIVE)
+        .where(holds.c.id == due.c.id, holds.c.state == ACTIVE)
         .values(state="expired", ended_at=now)
         .returning(*holds.c)
         .cte("expired")
@@ -112,40 +139,45 @@ async def _expire_postgresql(
             expired.c.ended_at,
         ),
     )
-    statement = _sums(expired).add_cte(events.cte("events"))
-    return [ReleasedSpace(row) for row in await conn.execute(statement)]
+    statement: Select[Any] = _sums(expired).add_cte(events.cte("events"))
+    return statement
 
 
-async def _expire_sqlite(
-    conn: AsyncConnection,
-    now: ColumnElement[datetime],
-    counter: ColumnElement[bool] | None,
-    limit: int | None,
-) -> list[ReleasedSpace]:
+async def _expire_sqlite(conn: AsyncConnection, scope: Scope, params: dict[str, Any]) -> list[ReleasedSpace]:
     # SQLite has no DML in CTEs. Its writers are serialized and "now" is read once, so the same
     # bounded subquery picks the same holds for each statement below (no id lists to bind).
-    moment = (await conn.execute(select(now))).scalar_one()
-    batch = holds.c.id.in_(
-        _overdue(literal(moment, holds.c.expires_at.type), counter, limit).order_by(holds.c.id)
-    )
-    sums = [ReleasedSpace(row) for row in await conn.execute(_sums(select(holds).where(batch).subquery()))]
+    moment = (await conn.execute(_now_sqlite, params)).scalar_one()
+    params = {**params, "moment": moment}
+    sums_of, events_of, expire = _expire_sqlite_statements(scope)
+    sums = [ReleasedSpace(row) for row in await conn.execute(sums_of, params)]
     if not sums:
         return []
-    await conn.execute(
-        insert(outbox).from_select(
-            EVENT_COLUMNS,
-            select(
-                func.lower(func.hex(func.randomblob(16))),
-                literal("hold.expired"),
-                _sqlite_uuid(holds.c.id),
-                holds.c.organisation_id,
-                type_coerce(_payload(holds.c, _SqliteFormat()), JSON),
-                literal(moment, holds.c.ended_at.type),
-            ).where(batch),
-        )
-    )
-    await conn.execute(update(holds).where(batch).values(state="expired", ended_at=moment))
+    await conn.execute(events_of, params)
+    await conn.execute(expire, params)
     return sums
+
+
+_now_sqlite = select(database_now("sqlite"))
+
+
+@functools.cache
+def _expire_sqlite_statements(scope: Scope) -> tuple[Select[Any], Insert, Update]:
+    moment = bindparam("moment", type_=holds.c.expires_at.type)
+    batch = holds.c.id.in_(_due(moment, scope).order_by(holds.c.id))
+    sums = _sums(select(holds).where(batch).subquery())
+    events = insert(outbox).from_select(
+        EVENT_COLUMNS,
+        select(
+            func.lower(func.hex(func.randomblob(16))),
+            literal("hold.expired"),
+            _sqlite_uuid(holds.c.id),
+            holds.c.organisation_id,
+            type_coerce(_payload(holds.c, _SqliteFormat()), JSON),
+            moment,
+        ).where(batch),
+    )
+    expire = update(holds).where(batch).values(state="expired", ended_at=moment)
+    return sums, events, expire
 
 
 def _payload(c: Any, fmt: _PostgresFormat | _SqliteFormat) -> Any:

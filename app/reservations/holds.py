@@ -1,33 +1,29 @@
-"""Use cases of holds: place, read, release, and the lazy reclaim of overdue holds."""
+"""Use cases of holds: place, read, release.
+
+A hold is placed by one repository operation (:func:`repository.place_hold`): claim, hold,
+event and stored answer, all or nothing. The first attempt runs in autocommit, which on
+PostgreSQL makes it one round trip after the read of the sailing. When the space is short, one
+transaction makes room (overdue holds reclaimed, an LCL container drawn) and places again, or
+answers what is free.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts import repository as accounts
 from app.accounts.actor import Actor, OrgKind
 from app.db import autocommit, transaction
-from app.domain import pricing
-from app.domain.capacity import check_lcl_request
-from app.domain.errors import (
-    InvalidRequest,
-    InvalidTransition,
-    NotFound,
-    SailingClosed,
-)
-from app.domain.states import HoldState, Load, SailingStatus
-from app.domain.units import to_milli
+from app.domain import hold_plan
+from app.domain.errors import InvalidRequest, InvalidTransition, NotFound
+from app.domain.hold_plan import HoldPlan, HoldTerms
+from app.domain.states import HoldState
 from app.events import idempotency, outbox
 from app.events.idempotency import Finish
-from app.reservations import counters, repository, space, unguarded
-from app.reservations.counters import Quantity
+from app.reservations import repository, space
+from app.reservations.repository import HoldRow, Placement
 from app.reservations.schemas import HoldCreate, HoldView
 from app.reservations.views import event_payload, hold_event, hold_view
 from app.runtime import Runtime
@@ -37,164 +33,80 @@ async def place_hold(
     rt: Runtime, actor: Actor, request: HoldCreate, finish: Finish | None = None
 ) -> HoldView:
     """Claim space on a sailing for a few minutes at a locked price, or raise why not."""
-    ttl = _ttl(rt, request.ttl_seconds)
-    observed = await unguarded.observe(rt, request) if rt.settings.unsafe_disable_capacity_guard else None
-    if observed is None and rt.dialect == "postgresql":
-        # The usual case in one round trip after the read (see place_in_one_statement).
-        async with autocommit(rt.engine) as conn:
-            hold = await _plan(rt, conn, actor, request, ttl)
-            event = outbox.row(hold.event, hold.now)
-            outcome = await repository.place_in_one_statement(
-                conn, hold.quantity, hold.row, event, _answer(finish, hold.view), rt.clock.shift()
-            )
-            if outcome.held:
-                return hold.view
-            free = outcome.free_units
-            if outcome.leased and free is not None and free < hold.quantity.units and not outcome.overdue:
-                # Nothing to reclaim: a sold-out sailing answers without a transaction. The
-                # figures are the statement's snapshot, from before the claim waited for the row;
-                # when they do not explain the refusal, the transaction reads them again.
-                raise space.fcl_shortfall(request.sailing_id, hold.quantity, free)
-        # The space is short, or overdue holds sit on it: reclaim them, or say what is free.
-        async with transaction(rt.engine) as conn:
-            await _record_before_claim(conn, hold, finish)
-            now_sql = rt.clock.now_sql(rt.dialect)
-            await space.claim(rt, conn, request.sailing_id, hold.quantity, now_sql, tried=True)
-            await repository.insert_hold(conn, hold.row)
-            await _record_after_claim(conn, hold, finish)
-        return hold.view
-    async with transaction(rt.engine) as conn:
-        hold = await _plan(rt, conn, actor, request, ttl)
-        await _record_before_claim(conn, hold, finish)
-        if observed is None:
-            now_sql = rt.clock.now_sql(rt.dialect)
-            await space.claim_for_hold(rt, conn, request.sailing_id, hold.quantity, now_sql, hold.row)
-        else:
-            await unguarded.claim(conn, hold.quantity, observed)
-            await repository.insert_hold(conn, hold.row)
-        await _record_after_claim(conn, hold, finish)
-    return hold.view
-
-
-def _answer(finish: Finish | None, view: HoldView) -> repository.StatementAnswer | None:
-    """How the one statement stores the request's answer: completing its claimed record, or
-    inserting the record of an unclaimed request."""
-    if finish is None:
-        return None
-    stored = idempotency.answer_params(finish.answer(view))
-    if finish.claim is not None:
-        return repository.StatementAnswer("complete", {**idempotency.lease_params(finish.claim), **stored})
-    assert finish.unclaimed is not None
-    return repository.StatementAnswer("insert", {**idempotency.record_params(finish.unclaimed), **stored})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _PlannedHold:
-    """A hold about to be placed: where, how much, its row, its view and its event."""
-
-    quantity: Quantity
-    row: dict[str, Any]
-    view: HoldView
-    event: outbox.PendingEvent
-
-    @property
-    def now(self) -> datetime:
-        """Database time when the hold was planned: its creation time."""
-        created: datetime = self.row["created_at"]
-        return created
-
-
-async def _plan(
-    rt: Runtime, conn: AsyncConnection, actor: Actor, request: HoldCreate, ttl: timedelta
-) -> _PlannedHold:
-    """Check the request against the sailing, quote it and build the hold; writes nothing."""
-    owner = await _owner(conn, actor, request.on_behalf_of)
-    shift = rt.clock.shift()
-    if request.load == Load.FCL:
-        target, quantity, tariff, price = await _fcl_plan(conn, request, shift)
-    else:
-        target, quantity, tariff, price = await _lcl_plan(conn, request, shift)
-    row = new_hold_row(
-        target,
-        ttl,
-        organisation_id=owner,
-        placed_by_id=actor.organisation_id if owner != actor.organisation_id else None,
-        sailing_id=request.sailing_id,
-        size_type=target.size_type if request.load == Load.LCL else str(request.size_type),
-        quantity=quantity,
-        tariff=tariff,
-        price=price,
+    settings = rt.settings
+    ttl = hold_plan.hold_ttl(
+        request.ttl_seconds, settings.hold_ttl_default_seconds, settings.hold_ttl_max_seconds
     )
-    view = hold_view(SimpleNamespace(**row))
-    event = outbox.PendingEvent("hold.created", view.id, owner, event_payload(view))
-    return _PlannedHold(quantity=quantity, row=row, view=view, event=event)
+    terms = HoldTerms(
+        load=request.load, size_type=request.size_type, units=request.units, cbm=request.cbm, kg=request.kg
+    )
+    async with autocommit(rt.engine) as conn:
+        owner = await _owner(conn, actor, request.on_behalf_of)
+        targets = await repository.hold_targets(
+            conn, request.sailing_id, terms.load, terms.size_type, rt.clock.shift()
+        )
+        plan = hold_plan.plan_hold(request.sailing_id, terms, targets, ttl)
+        placed_by = actor.organisation_id if owner != actor.organisation_id else None
+        placement, view = new_placement(plan, request.sailing_id, owner, placed_by, finish)
+        if await repository.place_hold(conn, placement):
+            return view
+    async with transaction(rt.engine) as conn:
+        await place_with_room(conn, placement, rt.clock.shift())
+    return view
 
 
-async def _record_before_claim(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
-    """The hold's event and a claimed request's answer. They go before the claim, so that the
-    hot counter row stays locked only for the claim, the hold's insert and the commit (DESIGN
-    section 4), and the key record is locked before the counter, as in the one statement; a
-    failed claim rolls them back."""
-    await outbox.record(conn, [hold.event], hold.now)
-    if finish is not None and finish.claim is not None:
-        await finish(conn, hold.view)
+async def place_with_room(conn: AsyncConnection, placement: Placement, shift: float) -> None:
+    """In the caller's transaction: make room for the hold (app.reservations.space.make_room;
+    ``shift`` the runtime clock's) and place it, or raise InsufficientCapacity with what is free."""
+    if isinstance(placement.key, idempotency.Lease):
+        # The key's record before any counter: the lock order of the placement statement.
+        await idempotency.hold_lease(conn, placement.key)
+    await space.make_room(conn, placement.quantity, shift)
+    if not await repository.place_hold(conn, placement):
+        raise await space.refusal(conn, placement.hold.sailing_id, placement.quantity)
 
 
-async def _record_after_claim(conn: AsyncConnection, hold: _PlannedHold, finish: Finish | None) -> None:
-    """An unclaimed request's answer: its record is inserted after the claim, the order of the
-    one statement, so that two requests under one key never wait on each other in a cycle."""
-    if finish is not None and finish.unclaimed is not None:
-        await finish(conn, hold.view)
-
-
-def new_hold_row(
-    target: Any,
-    ttl: timedelta,
-    *,
+def new_placement(
+    plan: HoldPlan,
+    sailing_id: uuid.UUID,
     organisation_id: uuid.UUID,
     placed_by_id: uuid.UUID | None,
-    sailing_id: uuid.UUID,
-    size_type: str,
-    quantity: Quantity,
-    tariff: pricing.Tariff,
-    price: Decimal,
-) -> dict[str, Any]:
-    """The row of a new active hold for ``ttl``, its quote locked, on the sailing ``target``
-    (a ``repository.fcl_target`` or ``lcl_targets`` row: state, cut-off and database time);
-    raises SailingClosed when the sailing takes no more holds."""
-    if target.status != SailingStatus.OPEN or target.now >= target.cut_off:
-        raise SailingClosed(sailing_id, target.status)
-    now: datetime = target.now
-    return {
-        "id": uuid.uuid4(),
-        "organisation_id": organisation_id,
-        "placed_by_id": placed_by_id,
-        "sailing_id": sailing_id,
-        "allotment_id": quantity.allotment_id,
-        "pool_id": quantity.pool_id,
-        "load": quantity.load.value,
-        "size_type": size_type,
-        "units": quantity.units,
-        "volume_dm3": quantity.volume_dm3,
-        "weight_g": quantity.weight_g,
-        "rate": tariff.rate,
-        "minimum": tariff.minimum,
-        "price": price,
-        "currency": tariff.currency,
-        "state": HoldState.ACTIVE.value,
-        "created_at": now,
-        # A hold never outlives the sailing's cut-off.
-        "expires_at": min(now + ttl, target.cut_off),
-        "ended_at": None,
-    }
-
-
-def _ttl(rt: Runtime, ttl_seconds: int | None) -> timedelta:
-    ttl = ttl_seconds or rt.settings.hold_ttl_default_seconds
-    if ttl > rt.settings.hold_ttl_max_seconds:
-        limit = rt.settings.hold_ttl_max_seconds
-        raise InvalidRequest("ttl_seconds", f"ttl_seconds may be at most {limit}")
-    return timedelta(seconds=ttl)
+    finish: Finish | None = None,
+    **announced: str,
+) -> tuple[Placement, HoldView]:
+    """The hold ``plan`` describes, for its owner, with its ``hold.created`` event (its payload
+    the hold's view and ``announced``) and the request's answer if ``finish`` stores one; and
+    the hold's view."""
+    quantity = plan.quantity
+    hold = HoldRow(
+        id=uuid.uuid4(),
+        organisation_id=organisation_id,
+        placed_by_id=placed_by_id,
+        sailing_id=sailing_id,
+        allotment_id=quantity.allotment_id,
+        pool_id=quantity.pool_id,
+        load=quantity.load.value,
+        size_type=plan.size_type,
+        units=quantity.units,
+        volume_dm3=quantity.volume_dm3,
+        weight_g=quantity.weight_g,
+        rate=plan.tariff.rate,
+        minimum=plan.tariff.minimum,
+        price=plan.price,
+        currency=plan.tariff.currency,
+        state=HoldState.ACTIVE.value,
+        created_at=plan.created_at,
+        expires_at=plan.expires_at,
+        ended_at=None,
+    )
+    view = hold_view(hold)
+    created = outbox.PendingEvent(
+        "hold.created", hold.id, organisation_id, {**event_payload(view), **announced}
+    )
+    event = outbox.row(created, hold.created_at)
+    if finish is None:
+        return Placement(hold=hold, event=event), view
+    return Placement(hold=hold, event=event, key=finish.request, answer=finish.answer(view)), view
 
 
 async def _owner(conn: AsyncConnection, actor: Actor, on_behalf_of: uuid.UUID | None) -> uuid.UUID:
@@ -211,54 +123,6 @@ async def _owner(conn: AsyncConnection, actor: Actor, on_behalf_of: uuid.UUID | 
     ):
         raise InvalidRequest("on_behalf_of", "not a shipper of this marketplace")
     return on_behalf_of
-
-
-async def _fcl_plan(
-    conn: AsyncConnection, request: HoldCreate, shift: float
-) -> tuple[Any, Quantity, pricing.Tariff, Decimal]:
-    if request.size_type is None or request.units is None:
-        raise InvalidRequest("units", "an FCL hold needs size_type and units")
-    if request.cbm is not None or request.kg is not None:
-        raise InvalidRequest("cbm", "cbm and kg are for LCL holds")
-    target = await repository.fcl_target(conn, request.sailing_id, request.size_type, shift)
-    if target is None:
-        await _require_sailing(conn, request.sailing_id)
-        raise InvalidRequest("size_type", f"no {request.size_type} space on this sailing")
-    quantity = Quantity(load=Load.FCL, allotment_id=target.allotment_id, pool_id=None, units=request.units)
-    tariff = pricing.Tariff(rate=target.rate, currency=target.currency)
-    return target, quantity, tariff, pricing.fcl_price(tariff, request.units)
-
-
-async def _lcl_plan(
-    conn: AsyncConnection, request: HoldCreate, shift: float
-) -> tuple[Any, Quantity, pricing.Tariff, Decimal]:
-    if request.cbm is None or request.kg is None:
-        raise InvalidRequest("cbm", "an LCL hold needs cbm and kg")
-    if request.units is not None:
-        raise InvalidRequest("units", "units are for FCL holds")
-    targets = await repository.lcl_targets(conn, request.sailing_id, request.size_type, shift)
-    if not targets:
-        await _require_sailing(conn, request.sailing_id)
-        raise InvalidRequest("size_type", "no LCL pool on this sailing for that size-type")
-    if len(targets) > 1:
-        raise InvalidRequest("size_type", "this sailing has several pools: name a size_type")
-    target = targets[0]
-    volume, weight = to_milli(request.cbm, "cbm"), to_milli(request.kg, "kg")
-    check_lcl_request(volume, weight, target.container_volume_dm3, target.container_weight_g)
-    quantity = Quantity(
-        load=Load.LCL,
-        allotment_id=target.allotment_id,
-        pool_id=target.pool_id,
-        volume_dm3=volume,
-        weight_g=weight,
-    )
-    tariff = pricing.Tariff(rate=target.rate, currency=target.currency, minimum=target.minimum)
-    return target, quantity, tariff, pricing.lcl_price(tariff, request.cbm, request.kg)
-
-
-async def _require_sailing(conn: AsyncConnection, sailing_id: uuid.UUID) -> None:
-    if not await repository.sailing_exists(conn, sailing_id):
-        raise NotFound("sailing", sailing_id)
 
 
 async def get_hold(rt: Runtime, actor: Actor, hold_id: uuid.UUID) -> HoldView:
@@ -283,6 +147,7 @@ async def release_hold(rt: Runtime, actor: Actor, hold_id: uuid.UUID) -> HoldVie
             if current.state == HoldState.RELEASED:
                 return hold_view(current)
             raise InvalidTransition("hold", hold_id, current.state, "release")
-        await counters.move(conn, Quantity.of(row), held=-1)
+        await repository.give_back(conn, [row.quantity], "held")
+        assert row.ended_at is not None
         await outbox.record(conn, [hold_event("hold.released", row)], row.ended_at)
     return hold_view(row)

@@ -1,21 +1,31 @@
-"""Every query over holds and bookings."""
+"""Every query over holds and bookings, and the counter moves they cause.
+
+Counters change only here and in app.inventory.repository, through conditional ``UPDATE ...
+RETURNING`` statements: no value is read into Python and written back (DESIGN section 4).
+Lock order, everywhere: the Idempotency-Key record, then hold or booking rows, then pools, then
+allotments (the LCL draw takes its pool before the allotment), each kind in id order; so
+transactions touching several of them never wait on each other in a cycle.
+"""
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from decimal import Decimal
+from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     Table,
+    Update,
     and_,
     bindparam,
-    case,
     exists,
     func,
     insert,
@@ -27,27 +37,95 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
-from app.clock import bound_now
+from app.clock import database_now
 from app.db import table_of
 from app.dbtypes import UtcDateTime
+from app.domain.capacity import Quantity
+from app.domain.hold_plan import HoldTarget
 from app.domain.states import Load
-from app.events import idempotency
-from app.events.models import IdempotencyRecord, OutboxEvent
+from app.events import idempotency, outbox
+from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
-from app.prepared import Prepared
-from app.reservations import counters
-from app.reservations.counters import Quantity
 from app.reservations.models import ACTIVE, Booking, Hold
 
 holds = table_of(Hold)
 bookings = table_of(Booking)
 _outbox = table_of(OutboxEvent)
-_records = table_of(IdempotencyRecord)
-AnyRow = inventory.AnyRow
+
+
+class OccupyingRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns holds and bookings share: whose they are and the space they take."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    placed_by_id: uuid.UUID | None
+    sailing_id: uuid.UUID
+    allotment_id: uuid.UUID | None
+    pool_id: uuid.UUID | None
+    load: str
+    size_type: str
+    units: int
+    volume_dm3: int
+    weight_g: int
+    price: Decimal
+    currency: str
+    state: str
+
+    @property
+    def quantity(self) -> Quantity:
+        return Quantity(
+            load=Load(self.load),
+            allotment_id=self.allotment_id,
+            pool_id=self.pool_id,
+            units=self.units,
+            volume_dm3=self.volume_dm3,
+            weight_g=self.weight_g,
+        )
+
+
+class HoldRow(OccupyingRow, frozen=True, kw_only=True):
+    """A row of ``holds``."""
+
+    rate: Decimal
+    minimum: Decimal
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+class BookingRow(OccupyingRow, frozen=True, kw_only=True):
+    """A row of ``bookings``."""
+
+    reference: str
+    hold_id: uuid.UUID
+    cargo: dict[str, Any]
+    parties: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class BookingInContext(msgspec.Struct, frozen=True, kw_only=True):
+    """A booking with what deciding a change needs: its sailing's state and cut-off, its hold's
+    quote and database time."""
+
+    booking: BookingRow
+    sailing_status: str
+    cut_off: datetime
+    quoted_rate: Decimal
+    quoted_minimum: Decimal
+    now: datetime
+
+
+def hold_row(row: Any) -> HoldRow:
+    return HoldRow(**row._mapping)
+
+
+def booking_row(row: Any) -> BookingRow:
+    return BookingRow(**row._mapping)
 
 
 def visible_to(table: Table, actor: Actor) -> ColumnElement[bool]:
@@ -61,8 +139,8 @@ def visible_to(table: Table, actor: Actor) -> ColumnElement[bool]:
 
 
 def on_counter(load: Load, counter_id: Any) -> ColumnElement[bool]:
-    """Holds and bookings counted on a counter: the FCL ones of an allotment (LCL ones carry the
-    allotment too, but count in their pool), or those of a pool."""
+    """Holds counted on a counter: the FCL ones of an allotment (LCL ones carry the allotment
+    too, but count in their pool), or those of a pool."""
     if load is Load.FCL:
         return and_(holds.c.allotment_id == counter_id, holds.c.load == Load.FCL.value)
     in_pool: ColumnElement[bool] = holds.c.pool_id == counter_id
@@ -74,260 +152,245 @@ def overdue(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     return and_(holds.c.state == ACTIVE, holds.c.expires_at <= now)
 
 
-# --- where a hold goes ------------------------------------------------------------------------
+# --- counters -------------------------------------------------------------------------------
 
 
-async def fcl_target(
-    conn: AsyncConnection, sailing_id: uuid.UUID, size_type: str, shift: float
-) -> AnyRow | None:
-    """The sailing's state, its allotment of ``size_type`` with tariff, and database time
-    (shifted by ``shift``, from :meth:`app.clock.Clock.shift`)."""
-    params = {"target_sailing_id": sailing_id, "target_size_type": size_type, "clock_shift": shift}
-    return await _fcl_target(conn.dialect.name).first(conn, params)
-
-
-async def lcl_targets(
-    conn: AsyncConnection, sailing_id: uuid.UUID, size_type: str | None, shift: float
-) -> list[AnyRow]:
-    """The sailing's state and its pools (of ``size_type`` if given), and database time."""
-    params = {"target_sailing_id": sailing_id, "target_size_type": size_type, "clock_shift": shift}
-    return list(await _lcl_targets(conn.dialect.name).fetch(conn, params))
-
-
-# Built once per dialect: the hold path runs them on every request.
 @functools.cache
-def _fcl_target(dialect: str) -> Prepared:
-    s, a = inventory.sailings, inventory.allotments
-    query = (
-        select(
-            s.c.status,
-            s.c.cut_off,
-            a.c.id.label("allotment_id"),
-            a.c.rate,
-            a.c.currency,
-            bound_now(dialect).label("now"),
+def claim_statement(load: Load, stage: str = "held") -> Update:
+    """The claim: add a quantity to a counter's ``held`` (or ``booked``) only if that much is
+    free, decided by the database on the row it updates. Built once, with the parameters of
+    :func:`claim_params`, whose names match no column: SQLAlchemy adds a parameter named like a
+    column of the updated table to its SET clause."""
+    units: BindParameter[int] = bindparam("claim_units", type_=Integer)
+    volume: BindParameter[int] = bindparam("claim_volume_dm3", type_=Integer)
+    weight: BindParameter[int] = bindparam("claim_weight_g", type_=Integer)
+    if load is Load.FCL:
+        return inventory.adjustment(
+            inventory.allotments,
+            bindparam("claim_counter_id"),
+            {f"units_{stage}": units},
+            when=inventory.units_available(units),
         )
-        .join(a, a.c.sailing_id == s.c.id)
-        .where(s.c.id == bindparam("target_sailing_id"), a.c.size_type == bindparam("target_size_type"))
+    return inventory.adjustment(
+        inventory.pools,
+        bindparam("claim_counter_id"),
+        {f"volume_{stage}_dm3": volume, f"weight_{stage}_g": weight},
+        when=inventory.space_available(volume, weight),
     )
-    return Prepared(query)
 
 
-@functools.cache
-def _lcl_targets(dialect: str) -> Prepared:
-    s, p = inventory.sailings, inventory.pools
-    size_type = bindparam("target_size_type", type_=p.c.size_type.type)
-    query = (
-        select(
-            s.c.status,
-            s.c.cut_off,
-            p.c.id.label("pool_id"),
-            p.c.allotment_id,
-            p.c.size_type,
-            p.c.container_volume_dm3,
-            p.c.container_weight_g,
-            p.c.rate,
-            p.c.minimum,
-            p.c.currency,
-            bound_now(dialect).label("now"),
-        )
-        .join(p, p.c.sailing_id == s.c.id)
-        .where(s.c.id == bindparam("target_sailing_id"), or_(size_type.is_(None), p.c.size_type == size_type))
-        .order_by(p.c.size_type)
-    )
-    return Prepared(query)
-
-
-async def sailing_exists(conn: AsyncConnection, sailing_id: uuid.UUID) -> bool:
-    query = select(inventory.sailings.c.id).where(inventory.sailings.c.id == sailing_id)
-    return (await conn.execute(query)).first() is not None
-
-
-# --- holds ----------------------------------------------------------------------------------
-
-
-async def insert_hold(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
-    # One statement object with the values as parameters: compiled once, not once per hold.
-    await conn.execute(_insert_hold, dict(values))
-
-
-_insert_hold = insert(holds)
-
-
-async def insert_hold_if_claimed(
-    conn: AsyncConnection, quantity: Quantity, values: Mapping[str, Any]
-) -> bool:
-    """Run the counter's conditional UPDATE and, if it took the space, insert the hold.
-
-    On PostgreSQL this is one statement (``WITH claimed AS (UPDATE ... RETURNING) INSERT ...
-    SELECT ... FROM claimed``): one round trip while the counter's row lock is held. SQLite,
-    which has no DML in CTEs, runs the two statements; its writers are serialized anyway.
-    Both statements are built once and reused with new values.
-    """
-    claim = counters.claim_params(quantity)
-    if conn.dialect.name != "postgresql":
-        if (await conn.execute(counters.claim_template(quantity.load), claim)).first() is None:
-            return False
-        await insert_hold(conn, values)
-        return True
-    statement = _claim_and_insert(quantity.load, tuple(values))
-    # Prefixed names: a parameter named like a column of the claimed table would join its SET.
-    params = {f"hold_{name}": value for name, value in values.items()}
-    return (await conn.execute(statement, {**params, **claim})).first() is not None
-
-
-@functools.cache
-def _claim_and_insert(load: Load, columns: tuple[str, ...]) -> Any:
-    claimed = counters.claim_template(load).cte("claimed")
-    row = _bound_row(holds, "hold", columns).select_from(claimed)
-    return insert(holds).from_select(list(columns), row).returning(holds.c.id)
-
-
-class OneStatement(NamedTuple):
-    """What :func:`place_in_one_statement` did, and why not when it did nothing."""
-
-    held: bool
-    # The request still held its Idempotency-Key's lease (always, without a key).
-    leased: bool
-    # FCL only, as of the statement's start: the allotment's free units and whether an overdue
-    # hold sits on it. None for LCL, whose refusals take the slow way (a pool may draw a box).
-    free_units: int | None
-    overdue: bool | None
-
-
-# How the one statement stores the request's answer: not at all (no Idempotency-Key), by
-# completing the claimed record, or by inserting the record of an unclaimed request.
-AnswerMode = Literal["none", "complete", "insert"]
-
-
-class StatementAnswer(NamedTuple):
-    """The request's answer and how the one statement stores it."""
-
-    mode: AnswerMode
-    params: Mapping[str, Any]
-
-
-async def place_in_one_statement(
-    conn: AsyncConnection,
-    quantity: Quantity,
-    hold: Mapping[str, Any],
-    event: Mapping[str, Any],
-    answer: StatementAnswer | None,
-    shift: float,
-) -> OneStatement:
-    """PostgreSQL only: claim the space, insert the hold and its event and store the request's
-    idempotent answer in one statement, which is atomic by itself: run in autocommit it costs
-    one round trip and no BEGIN or COMMIT. Nothing is written when the space is not free or the
-    request's idempotency lease was lost; the result then says which.
-
-    ``hold`` and ``event`` are the rows (see ``holds.new_hold_row`` and ``outbox.row``);
-    ``answer`` None for a request without an Idempotency-Key; ``shift`` the clock's (for
-    "overdue"). Raises ``idempotency.KeyAnswered``, with nothing written, when an unclaimed
-    request's duplicate stored its answer first.
-    """
-    mode: AnswerMode = "none" if answer is None else answer.mode
-    statement = _place_in_one_statement(quantity.load, tuple(hold), tuple(event), mode)
-    params = {
-        **{f"hold_{name}": value for name, value in hold.items()},
-        **{f"event_{name}": value for name, value in event.items()},
-        **counters.claim_params(quantity),
-        **(answer.params if answer is not None else {}),
-        "clock_shift": shift,
+def claim_params(quantity: Quantity) -> dict[str, Any]:
+    return {
+        "claim_counter_id": quantity.counter_id,
+        "claim_units": quantity.units,
+        "claim_volume_dm3": quantity.volume_dm3,
+        "claim_weight_g": quantity.weight_g,
     }
-    try:
-        row = (await statement.fetch(conn, params))[0]
-    except IntegrityError as error:
-        # The duplicate's record committed while this statement waited on the key's index.
-        if getattr(error.orig, "constraint_name", None) == idempotency.KEY_CONSTRAINT:
-            raise idempotency.KeyAnswered() from error
-        raise
-    return OneStatement(bool(row.held), bool(row.leased), row.free_units, row.overdue)
+
+
+async def claim(conn: AsyncConnection, quantity: Quantity, stage: str = "held") -> bool:
+    """Claim ``quantity`` on its counter's ``stage`` if it is free; positive parts only."""
+    result = await conn.execute(claim_statement(quantity.load, stage), claim_params(quantity))
+    return result.first() is not None
+
+
+async def give_back(conn: AsyncConnection, quantities: Iterable[Quantity], stage: str) -> None:
+    """Take holds' or bookings' space off the counters' ``stage`` (a release, an expiry, the
+    ``held`` side of a confirm): one UPDATE per counter row, in the lock order. Giving back never
+    exceeds a total; the CHECK constraints stand behind it."""
+    totals: dict[tuple[Load, uuid.UUID], Quantity] = {}
+    for quantity in quantities:
+        key = (quantity.load, quantity.counter_id)
+        previous = totals.get(key)
+        totals[key] = quantity if previous is None else previous.minus(quantity.scaled(-1))
+    # Pools before allotments, each in id order.
+    for key in sorted(totals, key=lambda k: (k[0] is Load.FCL, k[1])):
+        changed = await inventory.adjust(conn, _table(key[0]), key[1], _deltas(totals[key].scaled(-1), stage))
+        assert changed, "counter row vanished"
+
+
+async def book_held(conn: AsyncConnection, quantity: Quantity) -> None:
+    """Move a confirmed hold's space from ``held`` to ``booked`` on its counter."""
+    deltas = {**_deltas(quantity.scaled(-1), "held"), **_deltas(quantity, "booked")}
+    changed = await inventory.adjust(conn, _table(quantity.load), quantity.counter_id, deltas)
+    assert changed, "counter row vanished"
+
+
+def _deltas(quantity: Quantity, stage: str) -> dict[str, int]:
+    if quantity.load is Load.FCL:
+        return {f"units_{stage}": quantity.units}
+    return {f"volume_{stage}_dm3": quantity.volume_dm3, f"weight_{stage}_g": quantity.weight_g}
+
+
+def _table(load: Load) -> Table:
+    return inventory.allotments if load is Load.FCL else inventory.pools
+
+
+# --- where a hold goes ----------------------------------------------------------------------
+
+
+async def hold_targets(
+    conn: AsyncConnection, sailing_id: uuid.UUID, load: Load, size_type: str | None, shift: float
+) -> list[HoldTarget]:
+    """The sailing with its allotment of ``size_type`` (FCL) or its pools, of ``size_type`` if
+    given (LCL), and database time (shifted by ``shift``, :meth:`app.clock.Clock.shift`). None
+    when the sailing does not exist; one row without a counter when it has no such space."""
+    params = {"target_sailing_id": sailing_id, "target_size_type": size_type, "clock_shift": shift}
+    rows = await conn.execute(_targets(conn.dialect.name, load), params)
+    return [HoldTarget(**row._mapping) for row in rows]
+
+
+# Built once per dialect and load: the hold path runs them on every request.
+@functools.cache
+def _targets(dialect: str, load: Load) -> Select[Any]:
+    s, a, p = inventory.sailings, inventory.allotments, inventory.pools
+    size_type = bindparam("target_size_type", type_=a.c.size_type.type)
+    sailing = (s.c.status.label("sailing_status"), s.c.cut_off, database_now(dialect).label("now"))
+    if load is Load.FCL:
+        query = select(
+            *sailing, a.c.id.label("allotment_id"), a.c.size_type, a.c.rate, a.c.currency
+        ).outerjoin(a, and_(a.c.sailing_id == s.c.id, a.c.size_type == size_type))
+    else:
+        query = (
+            select(
+                *sailing,
+                p.c.allotment_id,
+                p.c.id.label("pool_id"),
+                p.c.size_type,
+                p.c.rate,
+                p.c.minimum,
+                p.c.currency,
+                p.c.container_volume_dm3,
+                p.c.container_weight_g,
+            )
+            .outerjoin(
+                p, and_(p.c.sailing_id == s.c.id, or_(size_type.is_(None), p.c.size_type == size_type))
+            )
+            .order_by(p.c.size_type)
+        )
+    targets: Select[Any] = query.where(s.c.id == bindparam("target_sailing_id"))
+    return targets
+
+
+# --- placing a hold -------------------------------------------------------------------------
+
+
+class Placement(msgspec.Struct, frozen=True, kw_only=True):
+    """A hold to place: its row, its ``hold.created`` event, and for a request under an
+    Idempotency-Key the key's lease (or none) and the answer to store with the hold."""
+
+    hold: HoldRow
+    event: outbox.EventRow
+    key: idempotency.Keyed | None = None
+    answer: idempotency.Replay | None = None
+
+    @property
+    def quantity(self) -> Quantity:
+        return self.hold.quantity
+
+
+async def place_hold(conn: AsyncConnection, placement: Placement) -> bool:
+    """Claim the hold's space, then insert the hold, its event and the request's answer: all or
+    nothing. False, with nothing written, when the space is not free.
+
+    On PostgreSQL one statement, atomic by itself (in autocommit: one round trip, no BEGIN or
+    COMMIT); on SQLite the statements in that order, in the caller's transaction. Raises
+    ``idempotency.IdempotencyKeyInFlight`` when the request's lease was lost and
+    ``idempotency.KeyAnswered`` when another request stored an answer under its key first; the
+    caller's transaction must then roll back (the statement wrote nothing).
+    """
+    if conn.dialect.name != "postgresql":
+        return await _place_in_order(conn, placement)
+    params = {
+        **_prefixed("hold", msgspec.structs.asdict(placement.hold)),
+        **_prefixed("event", msgspec.structs.asdict(placement.event)),
+        **claim_params(placement.quantity),
+    }
+    kind = None
+    if placement.key is not None and placement.answer is not None:
+        kind = idempotency.kind_of(placement.key)
+        params.update(idempotency.store_params(placement.key, placement.answer))
+    statement = _placement_statement(placement.quantity.load, kind)
+    with idempotency.answered_first():
+        row = (await conn.execute(statement, params)).one()
+    if row.leased is False:
+        raise idempotency.IdempotencyKeyInFlight()
+    return bool(row.held)
+
+
+async def _place_in_order(conn: AsyncConnection, placement: Placement) -> bool:
+    """SQLite has no DML in CTEs; its writers take turns, so the statements of one transaction
+    in the order of the one statement are as good."""
+    if not await claim(conn, placement.quantity):
+        return False
+    await conn.execute(_insert_hold, msgspec.structs.asdict(placement.hold))
+    await conn.execute(_insert_event, msgspec.structs.asdict(placement.event))
+    if placement.key is not None and placement.answer is not None:
+        await idempotency.store(conn, placement.key, placement.answer)
+    return True
+
+
+# One statement object each, with the values as parameters: compiled once, not once per hold.
+_insert_hold = insert(holds)
+_insert_event = insert(_outbox)
+_HOLD_COLUMNS = tuple(HoldRow.__struct_fields__)
+_EVENT_COLUMNS = tuple(outbox.EventRow.__struct_fields__)
 
 
 @functools.cache
-def _place_in_one_statement(
-    load: Load, hold_columns: tuple[str, ...], event_columns: tuple[str, ...], answer_mode: AnswerMode
-) -> Prepared:
+def _placement_statement(load: Load, answer: idempotency.StoreKind | None) -> Select[Any]:
     """``WITH [lease AS (SELECT ... FOR UPDATE),] claimed AS (UPDATE counter ...), hold AS
-    (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE
-    idempotency_records ... WHERE EXISTS hold) | , record AS (INSERT INTO idempotency_records
-    ... FROM hold)] SELECT count(*) FROM hold, ...``.
+    (INSERT ... FROM claimed), event AS (INSERT ... FROM hold) [, answer AS (UPDATE or INSERT
+    idempotency_records ... after hold)] SELECT count(*) FROM hold, ...``.
 
-    Each step needs the one before: no space, no hold, no event, no stored answer. A claimed
-    request's lease is locked first (the order its slow path takes too: key record, then
-    counter) and the claim needs it, so a request whose key was taken over changes nothing. An
-    unclaimed request's record is inserted last, without ``ON CONFLICT``: a duplicate's record
-    fails the whole statement (``answer_mode``: ``none``, ``complete`` or ``insert``).
+    Each step needs the one before: no space, no hold, no event, no stored answer. A leased
+    request's record is locked first (the lock order) and the claim needs it, so a request whose
+    key was taken over changes nothing. An unleased request's record is inserted last, without
+    ``ON CONFLICT``: a duplicate's record fails the whole statement.
     """
-    claim = counters.claim_template(load)
-    leased: ColumnElement[bool] = true()
-    if answer_mode == "complete":
+    claim = claim_statement(load)
+    leased: ColumnElement[Any] = null()
+    if answer == "lease":
         lease = idempotency.leased_record().cte("lease")
         leased = exists(select(lease.c.id))
         claim = claim.where(leased)
     claimed = claim.cte("claimed")
     hold = (
         insert(holds)
-        .from_select(list(hold_columns), _bound_row(holds, "hold", hold_columns).select_from(claimed))
+        .from_select(_HOLD_COLUMNS, _bound_row(holds, "hold", _HOLD_COLUMNS).select_from(claimed))
         .returning(holds.c.id)
         .cte("hold")
     )
     event = (
         insert(_outbox)
-        .from_select(list(event_columns), _bound_row(_outbox, "event", event_columns).select_from(hold))
+        .from_select(_EVENT_COLUMNS, _bound_row(_outbox, "event", _EVENT_COLUMNS).select_from(hold))
         .returning(_outbox.c.id)
         .cte("event")
     )
-    counter: BindParameter[Any] = bindparam("claim_counter_id")
-    free_units: Any = null()
-    in_the_way: Any = null()
-    if load is Load.FCL:
-        a = inventory.allotments
-        free_units = select(inventory.units_free).where(a.c.id == counter).scalar_subquery()
-        in_the_way = exists(
-            select(holds.c.id).where(on_counter(load, counter), overdue(bound_now("postgresql")))
-        )
     held = select(func.count()).select_from(hold).scalar_subquery()
-    query = select(
-        held.label("held"),
-        leased.label("leased"),
-        # Looked at only when the claim failed: a hold that went through costs no more reads.
-        case((held == 0, free_units), else_=null()).label("free_units"),
-        case((held == 0, in_the_way), else_=null()).label("overdue"),
-    ).add_cte(event)
-    if answer_mode == "complete":
-        answer = idempotency.completion().where(exists(select(hold.c.id))).cte("answer")
-        query = query.add_cte(answer)
-    elif answer_mode == "insert":
-        query = query.add_cte(_record_insert(hold))
-    return Prepared(query)
-
-
-def _record_insert(hold: Any) -> Any:
-    """The unclaimed request's finished record, inserted only if the hold was (parameters
-    ``record_*`` of ``idempotency.record_params`` and ``answer_*``; its times are the hold's)."""
-    r = _records
-    values = {
-        **{name: bindparam(f"record_{name}", type_=r.c[name].type) for name in idempotency.RECORD_COLUMNS},
-        "state": literal("done"),
-        "response_status": bindparam("answer_status", type_=r.c.response_status.type),
-        "response_body": bindparam("answer_body", type_=r.c.response_body.type),
-        "response_headers": bindparam("answer_headers", type_=r.c.response_headers.type),
-        "locked_until": bindparam("hold_created_at", type_=holds.c.created_at.type),
-        "created_at": bindparam("hold_created_at", type_=holds.c.created_at.type),
-    }
-    row = select(*(value.label(name) for name, value in values.items())).select_from(hold)
-    return insert(r).from_select(list(values), row).returning(r.c.id).cte("record")
+    query = select(held.label("held"), leased.label("leased")).add_cte(event)
+    if answer is not None:
+        query = query.add_cte(idempotency.storing("postgresql", answer, after=hold).cte("answer"))
+    return query
 
 
 def _bound_row(table: Table, prefix: str, columns: tuple[str, ...]) -> Select[Any]:
-    """``SELECT :prefix_a AS a, :prefix_b AS b ...`` typed like the table's columns."""
+    """``SELECT :prefix_a AS a, :prefix_b AS b ...`` typed like the table's columns. Prefixed
+    names: a parameter named like a column of the claimed table would join its SET."""
     return select(*(bindparam(f"{prefix}_{c}", type_=table.c[c].type).label(c) for c in columns))
 
 
-async def get_hold(conn: AsyncConnection, hold_id: uuid.UUID, actor: Actor) -> AnyRow | None:
+def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}_{name}": value for name, value in values.items()}
+
+
+# --- holds ----------------------------------------------------------------------------------
+
+
+async def get_hold(conn: AsyncConnection, hold_id: uuid.UUID, actor: Actor) -> HoldRow | None:
     query = select(holds).where(holds.c.id == hold_id, visible_to(holds, actor))
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    return None if row is None else hold_row(row)
 
 
 async def end_hold(
@@ -338,7 +401,7 @@ async def end_hold(
     to_state: str,
     now: ColumnElement[datetime],
     unexpired: bool,
-) -> AnyRow | None:
+) -> HoldRow | None:
     """Move an active hold to ``to_state``; None when it was not active (or had expired)."""
     statement = update(holds).where(
         holds.c.id == hold_id, holds.c.state == "active", visible_to(holds, actor)
@@ -346,19 +409,26 @@ async def end_hold(
     if unexpired:
         statement = statement.where(holds.c.expires_at > now)
     statement = statement.values(state=to_state, ended_at=now).returning(*holds.c)
-    return (await conn.execute(statement)).first()
+    row = (await conn.execute(statement)).first()
+    return None if row is None else hold_row(row)
 
 
 # --- bookings -------------------------------------------------------------------------------
 
 
-async def insert_booking(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
-    await conn.execute(insert(bookings).values(dict(values)))
+async def insert_booking(conn: AsyncConnection, booking: BookingRow) -> None:
+    await conn.execute(_insert_booking, msgspec.structs.asdict(booking))
 
 
-def _booking_with_context(now: ColumnElement[datetime]) -> Any:
+_insert_booking = insert(bookings)
+
+
+async def get_booking(
+    conn: AsyncConnection, reference: str, actor: Actor, now: ColumnElement[datetime]
+) -> BookingInContext | None:
+    """The booking with its sailing's state, its hold's quote and database time."""
     s = inventory.sailings
-    return (
+    query = (
         select(
             bookings,
             s.c.status.label("sailing_status"),
@@ -369,15 +439,20 @@ def _booking_with_context(now: ColumnElement[datetime]) -> Any:
         )
         .join(s, s.c.id == bookings.c.sailing_id)
         .join(holds, holds.c.id == bookings.c.hold_id)
+        .where(bookings.c.reference == reference, visible_to(bookings, actor))
     )
-
-
-async def get_booking(
-    conn: AsyncConnection, reference: str, actor: Actor, now: ColumnElement[datetime]
-) -> AnyRow | None:
-    """The booking with its sailing's state, its hold's quote and database time."""
-    query = _booking_with_context(now).where(bookings.c.reference == reference, visible_to(bookings, actor))
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    values = row._mapping
+    return BookingInContext(
+        booking=BookingRow(**{name: values[bookings.c[name]] for name in BookingRow.__struct_fields__}),
+        sailing_status=values["sailing_status"],
+        cut_off=values["cut_off"],
+        quoted_rate=values["quoted_rate"],
+        quoted_minimum=values["quoted_minimum"],
+        now=values["now"],
+    )
 
 
 async def update_booking(
@@ -386,7 +461,7 @@ async def update_booking(
     version: int,
     states: frozenset[str],
     values: Mapping[str, Any],
-) -> AnyRow | None:
+) -> BookingRow | None:
     """Apply a change only if nobody changed the booking since ``version`` was read."""
     statement = (
         update(bookings)
@@ -398,7 +473,8 @@ async def update_booking(
         .values({**values, "version": bookings.c.version + 1})
         .returning(*bookings.c)
     )
-    return (await conn.execute(statement)).first()
+    row = (await conn.execute(statement)).first()
+    return None if row is None else booking_row(row)
 
 
 async def list_bookings(
@@ -409,7 +485,7 @@ async def list_bookings(
     sailing_id: uuid.UUID | None,
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[AnyRow]:
+) -> list[BookingRow]:
     query = select(bookings).where(visible_to(bookings, actor))
     if state:
         query = query.where(bookings.c.state == state)
@@ -421,4 +497,4 @@ async def list_bookings(
             < tuple_(literal(before[0], UtcDateTime()), literal(before[1]))
         )
     query = query.order_by(bookings.c.created_at.desc(), bookings.c.id.desc()).limit(limit)
-    return list((await conn.execute(query)).all())
+    return [booking_row(row) for row in await conn.execute(query)]

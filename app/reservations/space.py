@@ -1,126 +1,67 @@
-"""Claiming space on a counter: the conditional UPDATE, lazy reclaim of overdue holds, and
-drawing one more container into an LCL pool, all inside the caller's transaction."""
+"""Space on the counters, inside the caller's transaction: making room for a claim (lazy
+reclaim of overdue holds, one more container drawn into an LCL pool), the expiry of overdue
+holds, and what a refusal tells the client."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.capacity import Quantity, containers_to_draw
 from app.domain.errors import InsufficientCapacity
 from app.domain.states import Load
 from app.domain.units import from_milli
 from app.inventory import repository as inventory
-from app.reservations import counters, expiry, repository
-from app.reservations.counters import Quantity
-from app.runtime import Runtime
+from app.reservations import expiry, repository
 
 
-async def claim_for_hold(
-    rt: Runtime,
-    conn: AsyncConnection,
-    sailing_id: uuid.UUID,
-    quantity: Quantity,
-    now_sql: ColumnElement[datetime],
-    hold: dict[str, Any],
-) -> None:
-    """Take the space and insert the hold; the fast path is a single statement on PostgreSQL."""
-    if await repository.insert_hold_if_claimed(conn, quantity, hold):
+async def make_room(conn: AsyncConnection, quantity: Quantity, shift: float) -> None:
+    """Free what can be freed for ``quantity`` without touching anything live: expire the
+    overdue holds on its counter (whether or not the sweeper has run), and for an LCL pool still
+    short of space draw one more container from the allotment, reclaiming overdue FCL holds
+    there first if no unit is free. The claim that follows decides whether it was enough.
+    ``shift``: the runtime clock's (:meth:`app.clock.Clock.shift`), for what is overdue."""
+    if quantity.load is Load.FCL:
+        await reclaim_overdue(conn, quantity, shift)
         return
-    await claim(rt, conn, sailing_id, quantity, now_sql, tried=True)
-    await repository.insert_hold(conn, hold)
+    assert quantity.pool_id is not None
+    # The pool first, the allotment next (the draw): the lock order.
+    await inventory.lock_pool(conn, quantity.pool_id)
+    await reclaim_overdue(conn, quantity, shift)
+    pool = await inventory.pool_counters(conn, quantity.pool_id)
+    if not containers_to_draw(pool.space, quantity.volume_dm3, quantity.weight_g):
+        return
+    if pool.units_drawable < 1:
+        fcl = msgspec.structs.replace(quantity, load=Load.FCL, pool_id=None)
+        await reclaim_overdue(conn, fcl, shift)
+    await inventory.draw_container(conn, pool)
 
 
-async def claim(
-    rt: Runtime,
-    conn: AsyncConnection,
-    sailing_id: uuid.UUID,
-    quantity: Quantity,
-    now_sql: ColumnElement[datetime],
-    stage: str = "held",
-    *,
-    tried: bool = False,
-) -> int:
-    """Add to the counter's ``stage`` (held or booked), reclaiming overdue holds and drawing a
-    container into an LCL pool if needed.
-
-    ``tried``: the caller's own conditional UPDATE just failed, so go straight to reclaiming.
-    Returns how many overdue holds were reclaimed on the way; raises InsufficientCapacity with
-    nothing changed (the transaction rolls back) when the space is not there.
-    """
-    if not tried and await counters.try_claim(conn, quantity, stage):
-        return 0
-    if quantity.load is Load.LCL:
-        assert quantity.pool_id is not None
-        await inventory.lock_pool(conn, quantity.pool_id)
-    reclaimed = await reclaim_overdue(conn, quantity, now_sql)
-    if await counters.try_claim(conn, quantity, stage):
-        return reclaimed
-    if quantity.load is Load.LCL:
-        drew = await _draw_container(conn, quantity)
-        if not drew:
-            # Overdue FCL holds on the allotment must not block the draw either. The pool is
-            # locked already, the allotment next: the global lock order.
-            fcl = msgspec.structs.replace(quantity, load=Load.FCL, pool_id=None)
-            freed = await reclaim_overdue(conn, fcl, now_sql)
-            reclaimed += freed
-            drew = freed > 0 and await _draw_container(conn, quantity)
-        if drew and await counters.try_claim(conn, quantity, stage):
-            return reclaimed
-    raise await _insufficient(conn, sailing_id, quantity)
-
-
-async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, now_sql: ColumnElement[datetime]) -> int:
-    """Expire the overdue holds on this quantity's counter now, whether or not the sweeper has
-    run: FCL holds of the allotment, or holds of the pool."""
-    counter = repository.on_counter(quantity.load, quantity.counter_id)
-    return await expire_holds(conn, now_sql, counter=counter)
+async def reclaim_overdue(conn: AsyncConnection, quantity: Quantity, shift: float) -> int:
+    """Expire the overdue holds on this quantity's counter now: FCL holds of the allotment, or
+    holds of the pool."""
+    return await expire_holds(conn, shift, counter=quantity)
 
 
 async def expire_holds(
-    conn: AsyncConnection,
-    now_sql: ColumnElement[datetime],
-    *,
-    counter: ColumnElement[bool] | None = None,
-    limit: int | None = None,
+    conn: AsyncConnection, shift: float, *, counter: Quantity | None = None, limit: int | None = None
 ) -> int:
-    """Expire overdue holds, give their space back and record ``hold.expired`` for each;
-    returns how many expired."""
-    released = await expiry.expire_overdue(conn, now_sql, counter=counter, limit=limit)
-    space = (
-        Quantity(
-            load=Load(r.load),
-            allotment_id=r.allotment_id,
-            pool_id=r.pool_id,
-            units=r.units,
-            volume_dm3=r.volume_dm3,
-            weight_g=r.weight_g,
-        )
-        for r in released
-    )
-    await counters.release_all(conn, space, "held")
-    return sum(r.count for r in released)
+    """Expire overdue holds (all, or those on ``counter``'s counter row; at most ``limit``),
+    give their space back and record ``hold.expired`` for each; returns how many expired."""
+    released = await expiry.expire_overdue(conn, shift, counter=counter, limit=limit)
+    await repository.give_back(conn, (space.quantity for space in released), "held")
+    return sum(space.count for space in released)
 
 
-async def _draw_container(conn: AsyncConnection, quantity: Quantity) -> bool:
-    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
-    return await inventory.draw_container(conn, pool)
-
-
-def fcl_shortfall(sailing_id: uuid.UUID, quantity: Quantity, free_units: int) -> InsufficientCapacity:
-    return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{max(free_units, 0)} units")
-
-
-async def _insufficient(
-    conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity
-) -> InsufficientCapacity:
+async def refusal(conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity) -> InsufficientCapacity:
+    """The refusal of a claim, with what is free on its counter now (an LCL pool counts the
+    containers its allotment could still give it)."""
     if quantity.load is Load.FCL:
-        return fcl_shortfall(sailing_id, quantity, await inventory.free_units(conn, quantity.counter_id))
-    pool = (await inventory.pools_of_ids(conn, [quantity.counter_id]))[0]
+        free = await inventory.free_units(conn, quantity.counter_id)
+        return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{max(free, 0)} units")
+    pool = await inventory.pool_counters(conn, quantity.counter_id)
     drawable = max(pool.units_drawable, 0)
     free_cbm = from_milli(pool.volume_free_dm3 + drawable * pool.container_volume_dm3)
     free_kg = from_milli(pool.weight_free_g + drawable * pool.container_weight_g)

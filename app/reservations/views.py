@@ -9,11 +9,12 @@ import msgspec
 from app.domain.states import Load
 from app.domain.units import from_milli
 from app.events import outbox
+from app.reservations.repository import BookingRow, HoldRow, OccupyingRow
 from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
 from app.schemas import Money
 
 
-def _claimed_space(row: Any) -> dict[str, Any]:
+def _space(row: OccupyingRow) -> dict[str, Any]:
     """The fields holds and bookings share: owner, sailing and quantity in API units."""
     lcl = row.load == Load.LCL
     return {
@@ -29,11 +30,11 @@ def _claimed_space(row: Any) -> dict[str, Any]:
     }
 
 
-def hold_view(row: Any) -> HoldView:
+def hold_view(row: HoldRow) -> HoldView:
     lcl = row.load == Load.LCL
     return HoldView(
         id=row.id,
-        **_claimed_space(row),
+        **_space(row),
         rate=Money(amount=row.rate, currency=row.currency),
         minimum=Money(amount=row.minimum, currency=row.currency) if lcl else None,
         state=row.state,
@@ -42,11 +43,11 @@ def hold_view(row: Any) -> HoldView:
     )
 
 
-def booking_view(row: Any) -> BookingView:
+def booking_view(row: BookingRow) -> BookingView:
     return BookingView(
         reference=row.reference,
         hold_id=row.hold_id,
-        **_claimed_space(row),
+        **_space(row),
         cargo=msgspec.convert(row.cargo, Cargo),
         parties=msgspec.convert(row.parties, Parties),
         state=row.state,
@@ -66,5 +67,5 @@ def etag(version: int) -> str:
     return f'"v{version}"'
 
 
-def hold_event(kind: str, row: Any) -> outbox.PendingEvent:
+def hold_event(kind: str, row: HoldRow) -> outbox.PendingEvent:
     return outbox.PendingEvent(kind, row.id, row.organisation_id, event_payload(hold_view(row)))

@@ -10,12 +10,12 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
-from app.api.auth import requires
+from app.accounts.auth import requires
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.carrier_adapters.cache import CarrierAdapters
 from app.domain import trade_codes
 from app.runtime import Runtime
 from app.sync import notifications, service
-from app.sync.adapters import CarrierAdapters
 from app.sync.live import LiveSchedules, live_schedules
 from app.sync.schemas import (
     CarrierAccountLink,
@@ -28,8 +28,8 @@ from carriers.base import ScheduleQuery
 
 
 async def provide_carrier_adapters(request: Request[Any, Any, Any]) -> CarrierAdapters:
-    registry: CarrierAdapters = request.app.state.carrier_adapters
-    return registry
+    carrier_adapters: CarrierAdapters = request.app.state.carrier_adapters
+    return carrier_adapters
 
 
 class CarrierSyncAdminController(Controller):
@@ -38,11 +38,11 @@ class CarrierSyncAdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
-    dependencies = {"registry": Provide(provide_carrier_adapters)}
+    dependencies = {"carrier_adapters": Provide(provide_carrier_adapters)}
 
     @get("/carriers/health", summary="Sync health and circuit breaker of every carrier")
-    async def health(self, rt: Runtime, registry: CarrierAdapters) -> list[CarrierHealthView]:
-        return await service.carrier_health(rt, registry)
+    async def health(self, rt: Runtime, carrier_adapters: CarrierAdapters) -> list[CarrierHealthView]:
+        return await service.carrier_health(rt, carrier_adapters)
 
     @post("/carriers/{scac:str}/sync", summary="Sync one carrier now")
     async def sync_carrier(
@@ -51,11 +51,15 @@ class CarrierSyncAdminController(Controller):
         scac: str,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierAdapters,
+        carrier_adapters: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[SyncReport]:
         return await run_idempotent(
-            request, rt, actor, lambda finish: service.sync_carrier(rt, registry, scac, finish), status=200
+            request,
+            rt,
+            actor,
+            lambda finish: service.sync_carrier(rt, carrier_adapters, scac, finish),
+            status=200,
         )
 
     @post("/sync", summary="Sync every carrier now")
@@ -64,11 +68,11 @@ class CarrierSyncAdminController(Controller):
         request: AnyRequest,
         rt: Runtime,
         actor: Actor,
-        registry: CarrierAdapters,
+        carrier_adapters: CarrierAdapters,
         idempotency_key: IdempotencyKey,
     ) -> Response[SyncReport]:
         return await run_idempotent(
-            request, rt, actor, lambda finish: service.sync_all(rt, registry, finish), status=200
+            request, rt, actor, lambda finish: service.sync_all(rt, carrier_adapters, finish), status=200
         )
 
     @post(

@@ -13,11 +13,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
-    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -166,45 +164,32 @@ class CarrierNotification(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class CarrierRelease(Base):
-    """Units a carrier took back, as its adapter recorded them (carriers/store.py): the carrier's
-    side of a release, beside the platform's own ``allotment_releases``. One per release id."""
+class AllotmentRelease(Base):
+    """Unsold units given back to the carrier before its release deadline.
 
-    __tablename__ = "carrier_releases"
+    Recorded ``pending`` before the carrier is called, under a deterministic ``release_id``
+    (unique), so the give-back happens once: a failed call is retried later under the same id,
+    and the carrier deduplicates on it. ``released`` once the carrier confirmed and
+    ``units_total`` was lowered in the same transaction.
+    """
+
+    __tablename__ = "allotment_releases"
     __table_args__ = (
-        UniqueConstraint("carrier_id", "release_id"),
-        CheckConstraint("units_released >= 0", name="units_released_non_negative"),
+        CheckConstraint("state IN ('pending', 'released')", name="state"),
+        CheckConstraint("units > 0", name="units_positive"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"))
-    release_id: Mapped[str] = mapped_column(String(100))
-    voyage_number: Mapped[str] = mapped_column(String(50))
-    port_of_loading: Mapped[str] = mapped_column(String(5))
-    port_of_discharge: Mapped[str] = mapped_column(String(5))
-    size_type: Mapped[str] = mapped_column(String(4))
-    units_released: Mapped[int]
-    released_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class CarrierCounter(Base):
-    """Numbers an adapter hands out once each (EDIFACT interchange references, a simulated
-    carrier's syncs): raised by one conditional UPDATE, so replicas never share a number."""
-
-    __tablename__ = "carrier_counters"
-    __table_args__ = (CheckConstraint("value >= 0", name="value_non_negative"),)
-
-    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger)
-
-
-class CarrierDocument(Base):
-    """A small document an adapter keeps (a simulated carrier's bookings, say)."""
-
-    __tablename__ = "carrier_documents"
-
-    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carriers.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    value: Mapped[bytes] = mapped_column(LargeBinary)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # f"{allotment_id}:{deadline date}": the carrier's idempotency key.
+    release_id: Mapped[str] = mapped_column(String(100), unique=True)
+    allotment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allotments.id"), index=True)
+    units: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    # What the carrier confirmed, and how much of it was still unsold here when it did.
+    units_released: Mapped[int | None]
+    units_withdrawn: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

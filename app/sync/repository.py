@@ -20,17 +20,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import table_of
 from app.dbtypes import UtcDateTime
-from app.dialects import insert_ignoring_conflicts, upsert
+from app.dialects import insert_ignoring_conflicts
 from app.inventory.repository import AnyRow, allotments, carriers, sailings
-from app.reconcile.models import AllotmentRelease
 from app.sync.models import (
     AllotmentOffer,
+    AllotmentRelease,
     CarrierAccount,
     CarrierBooking,
-    CarrierCounter,
-    CarrierDocument,
     CarrierNotification,
-    CarrierRelease,
     CarrierSyncState,
     SailingCarrierState,
     SyncChange,
@@ -44,9 +41,6 @@ offers = table_of(AllotmentOffer)
 changes = table_of(SyncChange)
 carrier_bookings = table_of(CarrierBooking)
 notifications = table_of(CarrierNotification)
-carrier_releases = table_of(CarrierRelease)
-counters = table_of(CarrierCounter)
-documents = table_of(CarrierDocument)
 allotment_releases = table_of(AllotmentRelease)
 # A carrier booking in one of these never moves again, whatever arrives late.
 FINAL_CARRIER_STATUSES = ("rejected", "declined", "cancelled", "completed")
@@ -319,9 +313,9 @@ async def record_changes(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]
 
 
 async def unhandled_changes(
-    conn: AsyncConnection, *, kinds: Sequence[str] | None = None, limit: int = 100, claim: bool = False
+    conn: AsyncConnection, *, kinds: Sequence[str] | None = None, limit: int = 100, lock: bool = False
 ) -> list[AnyRow]:
-    """Oldest changes not handled yet. ``claim`` locks them (``FOR UPDATE SKIP LOCKED`` on
+    """Oldest changes not handled yet. ``lock`` locks them (``FOR UPDATE SKIP LOCKED`` on
     PostgreSQL) so that replicas of the scheduler each take different ones."""
     query = (
         select(changes, carriers.c.scac.label("carrier_scac"))
@@ -332,7 +326,7 @@ async def unhandled_changes(
     )
     if kinds is not None:
         query = query.where(changes.c.kind.in_(kinds))
-    if claim and conn.dialect.name == "postgresql":
+    if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update(of=changes, skip_locked=True)
     return list((await conn.execute(query)).all())
 
@@ -497,78 +491,3 @@ async def carrier_booking(
         carrier_bookings.c.carrier_id == carrier_id, carrier_bookings.c.carrier_reference == carrier_reference
     )
     return (await conn.execute(query)).first()
-
-
-# --- what carrier adapters keep (carriers/store.py) ------------------------------------------
-
-
-async def carrier_id_of(conn: AsyncConnection, scac: str) -> uuid.UUID | None:
-    found: uuid.UUID | None = (
-        await conn.execute(select(carriers.c.id).where(carriers.c.scac == scac))
-    ).scalar_one_or_none()
-    return found
-
-
-async def keep_carrier_release(conn: AsyncConnection, values: Mapping[str, Any]) -> AnyRow:
-    """Insert a carrier's release unless its release id is kept; the kept row either way."""
-    statement = insert_ignoring_conflicts(conn.dialect.name, carrier_releases, ["carrier_id", "release_id"])
-    await conn.execute(statement.values(id=uuid.uuid4(), **values))
-    query = select(carrier_releases).where(
-        carrier_releases.c.carrier_id == values["carrier_id"],
-        carrier_releases.c.release_id == values["release_id"],
-    )
-    return (await conn.execute(query)).one()
-
-
-async def carrier_releases_of(
-    conn: AsyncConnection, carrier_id: uuid.UUID, key: tuple[str, str, str] | None = None
-) -> list[AnyRow]:
-    """A carrier's releases (of one sailing: voyage, POL, POD), oldest first."""
-    query = (
-        select(carrier_releases)
-        .where(carrier_releases.c.carrier_id == carrier_id)
-        .order_by(carrier_releases.c.released_at, carrier_releases.c.release_id)
-    )
-    if key is not None:
-        voyage, pol, pod = key
-        query = query.where(
-            carrier_releases.c.voyage_number == voyage,
-            carrier_releases.c.port_of_loading == pol,
-            carrier_releases.c.port_of_discharge == pod,
-        )
-    return list((await conn.execute(query)).all())
-
-
-async def next_counter(conn: AsyncConnection, carrier_id: uuid.UUID, name: str) -> int:
-    """The counter's next value. The UPDATE takes the row's lock, so concurrent callers each
-    get their own number."""
-    await conn.execute(
-        insert_ignoring_conflicts(conn.dialect.name, counters, ["carrier_id", "name"]).values(
-            carrier_id=carrier_id, name=name, value=0
-        )
-    )
-    result = await conn.execute(
-        update(counters)
-        .where(counters.c.carrier_id == carrier_id, counters.c.name == name)
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    )
-    return int(result.scalar_one())
-
-
-async def counter_value(conn: AsyncConnection, carrier_id: uuid.UUID, name: str) -> int:
-    query = select(counters.c.value).where(counters.c.carrier_id == carrier_id, counters.c.name == name)
-    return int((await conn.execute(query)).scalar_one_or_none() or 0)
-
-
-async def load_document(conn: AsyncConnection, carrier_id: uuid.UUID, key: str) -> bytes | None:
-    query = select(documents.c.value).where(documents.c.carrier_id == carrier_id, documents.c.key == key)
-    value: bytes | None = (await conn.execute(query)).scalar_one_or_none()
-    return value
-
-
-async def save_document(
-    conn: AsyncConnection, carrier_id: uuid.UUID, key: str, value: bytes, at: datetime
-) -> None:
-    statement = upsert(conn.dialect.name, documents, ["carrier_id", "key"], ["value", "updated_at"])
-    await conn.execute(statement.values(carrier_id=carrier_id, key=key, value=value, updated_at=at))

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.domain.errors import NotFound
 from app.events.idempotency import Finish
 from app.inventory.repository import AnyRow
 from app.runtime import Runtime
 from app.sync import absence, offers, repository
-from app.sync.adapters import CarrierAdapters
 from app.sync.models import CHANGE_KINDS
 from app.sync.schemas import (
     CarrierHealthView,
@@ -45,41 +45,45 @@ CANCELS_BY_ABSENCE = frozenset({"dcsa"})
 DISCOVERY_BATCH = 50
 
 
-async def sync_all(rt: Runtime, registry: CarrierAdapters, finish: Finish | None = None) -> SyncReport:
+async def sync_all(
+    rt: Runtime, carrier_adapters: CarrierAdapters, finish: Finish | None = None
+) -> SyncReport:
     """Sync every carrier once; a carrier that fails or times out is reported, not raised."""
-    return await _sync(rt, registry, None, finish)
+    return await _sync(rt, carrier_adapters, None, finish)
 
 
 async def sync_carrier(
-    rt: Runtime, registry: CarrierAdapters, scac: str, finish: Finish | None = None
+    rt: Runtime, carrier_adapters: CarrierAdapters, scac: str, finish: Finish | None = None
 ) -> SyncReport:
     """Sync one carrier now; NotFound if there is no carrier with this SCAC."""
-    return await _sync(rt, registry, scac, finish)
+    return await _sync(rt, carrier_adapters, scac, finish)
 
 
 async def _sync(
-    rt: Runtime, registry: CarrierAdapters, scac: str | None, finish: Finish | None
+    rt: Runtime, carrier_adapters: CarrierAdapters, scac: str | None, finish: Finish | None
 ) -> SyncReport:
-    async with registry.sync_lock:
+    async with carrier_adapters.sync_lock:
         started = rt.clock.app_now()
         async with transaction(rt.engine, read_only=True) as conn:
             rows = await repository.carriers_to_sync(conn, scac)
         if scac is not None and not rows:
             raise NotFound("carrier", scac)
-        adapters, refused = await registry.adapters_for_rows(rt, rows)
+        adapters, refused = await carrier_adapters.adapters_for_rows(rt, rows)
         notices: dict[str, CarrierSyncNotice] = {}
         for row in rows:
             if row.scac in refused:
                 notices[row.scac] = await _failed(rt, row, _notice(row.scac, "error", refused[row.scac]))
-        window_end = started + timedelta(days=registry.window_days)
+        window_end = started + timedelta(days=carrier_adapters.window_days)
         query = ScheduleQuery(etd_from=started, etd_to=window_end)
         result = await fan_out(
             list(adapters.values()),
             lambda adapter: retrying(
-                lambda: adapter.schedules(query), attempts=registry.attempts, backoff=registry.backoff
+                lambda: adapter.schedules(query),
+                attempts=carrier_adapters.attempts,
+                backoff=carrier_adapters.backoff,
             ),
-            timeout=registry.timeout,
-            breakers=registry.breakers,
+            timeout=carrier_adapters.timeout,
+            breakers=carrier_adapters.breakers,
         )
         by_scac = {notice.scac: notice for notice in result.notices}
         for row in rows:
@@ -226,7 +230,7 @@ async def _discover(rt: Runtime, row: AnyRow, new: Sequence[SailingOffer], kinds
     return skipped
 
 
-async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[CarrierHealthView]:
+async def carrier_health(rt: Runtime, carrier_adapters: CarrierAdapters) -> list[CarrierHealthView]:
     """Every carrier's sync health and circuit breaker state."""
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.carrier_health(conn)
@@ -244,7 +248,7 @@ async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[Carrier
                 last_success_at=row.last_success_at,
                 last_error=row.last_error,
                 consecutive_failures=failures,
-                breaker=registry.breaker_state(row.scac),
+                breaker=carrier_adapters.breaker_state(row.scac),
             )
         )
     return views
@@ -253,8 +257,8 @@ async def carrier_health(rt: Runtime, registry: CarrierAdapters) -> list[Carrier
 async def pending_changes(
     rt: Runtime, *, kinds: Sequence[str] | None = None, limit: int = 100
 ) -> list[SyncChangeView]:
-    """Changes not handled yet, oldest first (read only; the scheduler claims them with
-    ``repository.unhandled_changes(conn, claim=True)`` in its own transaction)."""
+    """Changes not handled yet, oldest first (read only; the reconcile pass locks each one it
+    carries out, ``app.reconcile.repository.lock_next_change``, in its own transaction)."""
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.unhandled_changes(conn, kinds=kinds, limit=limit)
     return [change_view(row) for row in rows]

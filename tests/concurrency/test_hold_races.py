@@ -82,11 +82,12 @@ async def test_last_cbm_of_a_pool_is_sold_once_under_200_concurrent_holds(
 
 
 async def test_without_the_guard_the_same_race_oversells(runtime: Runtime, database_url: str) -> None:
-    """Control: the naive check-then-write seam must oversell here, or the tests above prove nothing."""
+    """Control: the naive check-then-write claim (tests/concurrency/unguarded.py) must oversell
+    here, or the tests above prove nothing."""
     shipper = await make_account(runtime, OrgKind.SHIPPER)
     sailing = await make_sailing(runtime, units=1, pool=False)
 
-    async with live_server(database_url, unsafe_disable_capacity_guard="true") as url:
+    async with live_server(database_url, app_factory="tests.concurrency.unguarded:create_app") as url:
         responses = await race(url, shipper.key, fcl_hold(sailing.id, 1))
 
     sold = sum(1 for r in responses if r.status_code == 201)

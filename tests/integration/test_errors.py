@@ -7,9 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from sqlalchemy import event, func, select
@@ -312,17 +310,18 @@ def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
         if "INSERT INTO HOLDS" in statement.upper():
             conn.info["inserts_hold"] = True
 
-    # PostgreSQL's usual hold is one statement that commits by itself, run on the driver's
-    # connection (app/prepared.py): its commit failing is that statement failing, nothing applied.
-    driver_fetch = asyncpg.Connection.fetch
-
-    async def fetch(driver: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        if "INSERT INTO HOLDS" in query.upper() and not failed:
-            failed.append(1)
-            if failure == "driver":
-                raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
-            raise RuntimeError("commit failed")
-        return await driver_fetch(driver, query, *args, **kwargs)
+    # PostgreSQL's usual hold is one statement that commits by itself (autocommit): its commit
+    # failing is that statement failing, nothing applied.
+    def fail_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        autocommits = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if not autocommits or "INSERT INTO HOLDS" not in statement.upper() or failed:
+            return
+        failed.append(1)
+        if failure == "driver":
+            raise OperationalError(
+                statement, None, Exception("connection was closed in the middle of operation")
+            )
+        raise RuntimeError("commit failed")
 
     def fail_commit(conn: Connection) -> None:
         if not conn.info.pop("inserts_hold", False) or failed:
@@ -338,6 +337,7 @@ def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
         conn.info.pop("inserts_hold", None)
 
     listeners: list[tuple[str, Callable[..., Any]]] = [
+        ("before_cursor_execute", fail_statement),
         ("after_cursor_execute", mark_hold_insert),
         ("commit", fail_commit),
         ("rollback", forget),
@@ -345,8 +345,7 @@ def failing_hold_commit(runtime: Runtime, failure: str) -> Iterator[list[int]]:
     for name, listener in listeners:
         event.listen(engine, name, listener)
     try:
-        with mock.patch.object(asyncpg.Connection, "fetch", fetch):
-            yield failed
+        yield failed
     finally:
         for name, listener in listeners:
             event.remove(engine, name, listener)

@@ -42,7 +42,7 @@ async def test_expired_payload_is_the_hold_as_the_api_shows_it(
     runtime.clock.advance(601)
 
     async with transaction(runtime.engine) as conn:
-        expired = await space.expire_holds(conn, runtime.clock.now_sql(runtime.dialect))
+        expired = await space.expire_holds(conn, runtime.clock.shift())
 
     assert expired == 3
     created, ended = await payloads(runtime, "hold.created"), await payloads(runtime, "hold.expired")

@@ -217,7 +217,7 @@ async def test_a_key_in_flight_is_refused_until_its_lease_passes(
         key,
         idempotency.fingerprint("POST", "/v1/holds", body),
     )
-    assert isinstance(stalled, idempotency.Claim)
+    assert isinstance(stalled, idempotency.Lease)
     headers = {**world.shipper.posting(key), "Content-Type": "application/json"}
 
     in_flight = await client.post("/v1/holds", content=body, headers=headers)
@@ -231,7 +231,9 @@ async def test_a_key_in_flight_is_refused_until_its_lease_passes(
     assert await count(runtime, holds) == 1
     # The stalled request lost its lease: it can no longer store an answer under the key.
     with pytest.raises(idempotency.IdempotencyKeyInFlight):
-        await idempotency.complete_alone(runtime, stalled, 500, b"{}", {})
+        await idempotency.store_alone(
+            runtime, stalled, idempotency.Replay(status=500, body=b"{}", headers={})
+        )
     replay = await client.post("/v1/holds", content=body, headers=headers)
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == taken_over.json()
@@ -268,7 +270,7 @@ async def test_a_hold_whose_request_lost_its_lease_changes_nothing(
     stalled = await idempotency.begin(
         runtime, actor.api_key_id, key, idempotency.fingerprint("POST", "/v1/holds", encoded(body))
     )
-    assert isinstance(stalled, idempotency.Claim)
+    assert isinstance(stalled, idempotency.Lease)
     runtime.clock.advance(runtime.settings.idempotency_lease_seconds + 1)
     headers = {**world.shipper.posting(key), "Content-Type": "application/json"}
     taken_over = await client.post("/v1/holds", content=encoded(body), headers=headers)

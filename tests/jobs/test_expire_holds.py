@@ -180,6 +180,6 @@ async def test_expire_holds_with_a_limit_expires_at_most_that_many(runtime: Runt
     runtime.clock.advance(61)
 
     async with transaction(runtime.engine) as conn:
-        expired = await space.expire_holds(conn, runtime.clock.now_sql(runtime.dialect), limit=2)
+        expired = await space.expire_holds(conn, runtime.clock.shift(), limit=2)
 
     assert expired == 2

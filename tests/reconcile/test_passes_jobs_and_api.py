@@ -11,7 +11,7 @@ import httpx
 import msgspec
 
 from app.db import transaction
-from app.jobs import sync_carriers
+from app.jobs import scheduler
 from app.main import create_app
 from app.reconcile.carrier_bookings import poll_carrier_bookings
 from app.reconcile.service import reconcile
@@ -67,9 +67,9 @@ async def test_the_sync_job_syncs_then_reconciles(runtime: Runtime, world: World
     await fcl_booking(lane.rt, world.shipper, lane.ids["R1"], 4)
     lane.carrier.sailings = [msgspec.structs.replace(lane.first, status="cancelled"), lane.second]
 
-    round_ = await sync_carriers.run(lane.rt)
+    round_ = await scheduler.sync_carriers(lane.rt)
 
-    assert isinstance(round_, sync_carriers.SyncRound)
+    assert isinstance(round_, scheduler.SyncRound)
     assert round_.sync.changes["sailing.cancelled_by_carrier"] == 1
     # The world's own carrier (simulated) is synced too: its discoveries are handled alongside.
     assert round_.reconcile.changes_handled["sailing.cancelled_by_carrier"] == 1

@@ -18,7 +18,7 @@ from app.accounts.actor import OrgKind
 from app.clock import Clock
 from app.db import create_engine, transaction
 from app.inventory.repository import carriers
-from app.jobs import release_unused
+from app.jobs import scheduler
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
 from app.sync.service import sync_all
@@ -74,7 +74,7 @@ async def test_a_simulated_carrier_keeps_released_units_released_across_restarts
     sailing_id = (await stored_sailings(rt, "SIMR"))[voyage].id
     await fcl_booking(rt, shipper, sailing_id, 2)
 
-    report = await release_unused.run(rt)
+    report = await scheduler.release_unused_allotment(rt)
 
     assert report.released > 0
     released = await totals(rt, "SIMR")
@@ -121,7 +121,7 @@ async def test_a_dcsa_carrier_keeps_released_units_released_after_a_restart(runt
     first = six_sailings(first_in_days=9)[0].voyage_number
     await fcl_booking(rt, shipper, (await stored_sailings(rt, "DCSA"))[first].id, 3)
 
-    await release_unused.run(rt)
+    await scheduler.release_unused_allotment(rt)
 
     released = await totals(rt, "DCSA")
     assert released[first] == 3
@@ -147,7 +147,7 @@ async def test_a_carrier_that_forgets_a_release_does_not_sell_the_units_again_un
     sailing_id = (await stored_sailings(rt, "FRGT"))["001E"].id
     await fcl_booking(rt, shipper, sailing_id, 4)
     carrier.release_units = remembering_release  # type: ignore[method-assign]
-    await release_unused.run(rt)
+    await scheduler.release_unused_allotment(rt)
     assert (await allotment(rt, sailing_id)).units_total == 4
 
     # The carrier keeps reporting its old, undated allocation of 10.

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from app.accounts.actor import OrgKind
 from app.db import transaction
-from app.jobs import release_unused
+from app.jobs import scheduler
 from app.reconcile.repository import releases
+from app.reconcile.schemas import ReleaseReport
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
 from app.sync.repository import offers
@@ -49,16 +50,16 @@ async def test_unsold_units_are_released_once_at_the_deadline_though_the_first_a
     r1_42 = await allotment(lane.rt, lane.ids["R1"])
     r1_22 = await allotment(lane.rt, lane.ids["R1"], "22G1")
 
-    first = await release_unused.run(lane.rt)
+    first = await scheduler.release_unused_allotment(lane.rt)
 
-    assert first == release_unused.ReleaseReport(recorded=2, released=0, units_released=0, failed=2)
+    assert first == ReleaseReport(recorded=2, released=0, units_released=0, failed=2)
     assert (await allotment(lane.rt, lane.ids["R1"])).units_total == 10  # nothing confirmed yet
 
-    second = await release_unused.run(lane.rt)
-    third = await release_unused.run(lane.rt)
+    second = await scheduler.release_unused_allotment(lane.rt)
+    third = await scheduler.release_unused_allotment(lane.rt)
 
-    assert second == release_unused.ReleaseReport(recorded=0, released=2, units_released=9, failed=0)
-    assert third == release_unused.ReleaseReport()
+    assert second == ReleaseReport(recorded=0, released=2, units_released=9, failed=0)
+    assert third == ReleaseReport()
     release_ids = sorted(carrier.taken)
     assert [r.split(":")[0] for r in release_ids] == sorted([str(r1_42.id), str(r1_22.id)])
     assert sorted(carrier.calls) == sorted(release_ids * 2)  # each id twice: the lost answer, the retry
@@ -86,5 +87,5 @@ async def test_nothing_is_released_before_the_deadline(runtime: Runtime) -> None
     carrier = ReleasingCarrier(lane.carrier)
     lane.rt.carriers.install(SCAC, "simulated", {}, carrier)
 
-    assert await release_unused.run(lane.rt) == release_unused.ReleaseReport()
+    assert await scheduler.release_unused_allotment(lane.rt) == ReleaseReport()
     assert carrier.calls == []

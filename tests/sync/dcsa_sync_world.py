@@ -14,8 +14,8 @@ import msgspec
 from dcsa_world import DCSA_SETTINGS
 from fake_dcsa import FakeDcsaState, create_fake_dcsa
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.runtime import Runtime
-from app.sync.adapters import CarrierAdapters
 from carriers.base import OfferedAllocation, SailingOffer
 from carriers.dcsa import build_dcsa
 from tests.sync.sync_world import add_carrier, fast_registry

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import func, select
 
+from app.carrier_adapters.cache import CarrierAdapters
 from app.db import table_of, transaction
 from app.inventory import service as inventory
 from app.inventory.models import Allotment, Pool, Sailing
@@ -20,7 +21,6 @@ from app.inventory.repository import carriers
 from app.inventory.schemas import CarrierCreate
 from app.runtime import Runtime
 from app.sync import repository
-from app.sync.adapters import CarrierAdapters
 from app.sync.models import AllotmentOffer, SailingCarrierState, SyncChange
 from carriers.base import (
     AllocationStatus,

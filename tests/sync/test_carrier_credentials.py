@@ -10,12 +10,12 @@ from dcsa_world import DCSA_SETTINGS, LANE, dcsa_adapter
 from fake_dcsa import FakeDcsaState
 from sqlalchemy import select
 
+from app.carrier_adapters.cache import CarrierAdapters
+from app.carrier_adapters.credentials import open_settings, seal_settings
 from app.db import transaction
 from app.inventory.repository import carriers
 from app.runtime import Runtime
 from app.secrets import SecretBox, new_key
-from app.sync.adapters import CarrierAdapters
-from app.sync.credentials import open_settings, seal_settings
 from carriers.dcsa import DcsaCarrier
 from tests.factories import World
 

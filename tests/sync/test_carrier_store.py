@@ -11,8 +11,8 @@ from pathlib import Path
 from carrier_world import manifest
 from msgspec.structs import replace
 
+from app.carrier_adapters.store import DatabaseCarrierStore
 from app.runtime import Runtime
-from app.sync.carrier_store import DatabaseCarrierStore
 from carriers.base import SailingKey
 from carriers.feed import build_feed
 from carriers.store import ReleaseRecord

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.capacity import PoolSpace, check_lcl_request, fits, plan_lcl
+from app.domain.capacity import PoolSpace, check_lcl_request, containers_to_draw
 from app.domain.errors import InvalidQuantity
 
 CONTAINER_DM3 = 58_000  # 58 CBM usable in a 40' container
@@ -41,17 +41,12 @@ def test_lcl_shipment_of_exactly_one_container_is_accepted() -> None:
 
 
 def test_shipment_that_fits_the_pool_draws_nothing() -> None:
-    assert plan_lcl(pool(5_000, 1_000_000), 5_000, 1_000_000).containers_to_draw == 0
+    assert containers_to_draw(pool(5_000, 1_000_000), 5_000, 1_000_000) == 0
 
 
 def test_shipment_short_of_volume_or_weight_draws_one_container() -> None:
-    assert plan_lcl(pool(4_999, 9_000_000), 5_000, 1_000_000).containers_to_draw == 1
-    assert plan_lcl(pool(9_000, 999_999), 5_000, 1_000_000).containers_to_draw == 1
-
-
-def test_plan_refuses_what_check_refuses() -> None:
-    with pytest.raises(InvalidQuantity):
-        plan_lcl(pool(10**9, 10**12), CONTAINER_DM3 + 1, 1)
+    assert containers_to_draw(pool(4_999, 9_000_000), 5_000, 1_000_000) == 1
+    assert containers_to_draw(pool(9_000, 999_999), 5_000, 1_000_000) == 1
 
 
 @given(
@@ -63,17 +58,10 @@ def test_plan_refuses_what_check_refuses() -> None:
 def test_a_container_is_drawn_exactly_when_the_shipment_does_not_fit(
     free_dm3: int, free_g: int, volume_dm3: int, weight_g: int
 ) -> None:
-    plan = plan_lcl(pool(free_dm3, free_g), volume_dm3, weight_g)
+    drawn = containers_to_draw(pool(free_dm3, free_g), volume_dm3, weight_g)
     fits_now = volume_dm3 <= free_dm3 and weight_g <= free_g
 
-    assert plan.containers_to_draw == (0 if fits_now else 1)
+    assert drawn == (0 if fits_now else 1)
     # One more container is always enough for a shipment that passed the check.
-    assert volume_dm3 <= free_dm3 + plan.containers_to_draw * CONTAINER_DM3
-    assert weight_g <= free_g + plan.containers_to_draw * CONTAINER_G
-
-
-@pytest.mark.parametrize(
-    ("free", "wanted", "expected"), [(3, 3, True), (3, 4, False), (3, 0, False), (0, 0, False)]
-)
-def test_a_request_fits_when_positive_and_within_free(free: int, wanted: int, expected: bool) -> None:
-    assert fits(free, wanted) is expected
+    assert volume_dm3 <= free_dm3 + drawn * CONTAINER_DM3
+    assert weight_g <= free_g + drawn * CONTAINER_G

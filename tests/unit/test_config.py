@@ -14,7 +14,9 @@ def test_no_variables_give_the_embedded_defaults() -> None:
     assert settings.is_sqlite
     assert settings.hold_ttl_default_seconds <= settings.hold_ttl_max_seconds
     assert settings.idempotency_retention_hours >= 24
-    assert settings.unsafe_disable_capacity_guard is False
+    # The capacity guard cannot be switched off: its race control lives in tests/ alone.
+    with pytest.raises(ValueError, match="SLOTPOOL_UNSAFE_DISABLE_CAPACITY_GUARD"):
+        Settings.from_env({"SLOTPOOL_UNSAFE_DISABLE_CAPACITY_GUARD": "true"})
 
 
 def test_variables_are_read_and_converted_from_text() -> None:

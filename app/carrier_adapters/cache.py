@@ -14,18 +14,35 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.sync.carrier_store import DatabaseCarrierStore
-from app.sync.credentials import open_settings
+from app.carrier_adapters.credentials import open_settings
+from app.carrier_adapters.store import DatabaseCarrierStore
+from app.secrets import SecretBox
 from carriers.base import CarrierAdapter
 from carriers.fanout import BreakerBoard, BreakerState
 from carriers.registry import build_adapter
 
-if TYPE_CHECKING:
-    from app.runtime import Runtime
+
+class _Clock(Protocol):
+    def app_now(self) -> datetime: ...
+
+
+class Runtime(Protocol):
+    """What building adapters takes from the process's runtime (app.runtime.Runtime), which
+    holds these adapters in turn."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def clock(self) -> _Clock: ...
+
+    @property
+    def secrets(self) -> SecretBox: ...
 
 
 class CarrierAdapters:
@@ -112,7 +129,7 @@ class CarrierAdapters:
         return self.breakers.for_carrier(scac).state
 
     async def aclose(self) -> None:
-        """Close every adapter (connections, files); the registry may be used again after."""
+        """Close every adapter (connections, files); the adapters may be used again after."""
         adapters = [adapter for _, _, adapter in self._adapters.values()]
         self._adapters.clear()
         for adapter in adapters:

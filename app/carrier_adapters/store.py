@@ -13,9 +13,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.carrier_adapters import repository
+from app.carrier_adapters.repository import AnyRow
 from app.db import transaction
-from app.inventory.repository import AnyRow
-from app.sync import repository
 from carriers.base import SailingKey
 from carriers.store import ReleaseRecord
 
