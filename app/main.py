@@ -25,7 +25,7 @@ from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
 from app.config import Settings
 from app.db import create_engine
-from app.events.api import EventController, EventTypeController
+from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware

@@ -43,7 +43,8 @@ from app.accounts.schemas import OrganisationCreate  # noqa: E402
 from app.clock import Clock  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db import create_engine, transaction  # noqa: E402
-from app.events import examples, outbox  # noqa: E402
+from app.events import outbox  # noqa: E402
+from app.feed import examples  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.secrets import new_key  # noqa: E402
 from app.webhooks import service as webhooks  # noqa: E402

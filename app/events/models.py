@@ -39,7 +39,7 @@ SEQUENCED: dict[str, Any] = {
 class OutboxEvent(Base):
     """One state change, written in the transaction that made it.
 
-    Writers insert it with ``position`` NULL. The sequencer (app/events/sequencer.py) then gives
+    Writers insert it with ``position`` NULL. The sequencer (app/feed/sequencer.py) then gives
     each committed event its place in the feed, in the order it finds them committed, and the
     organisations entitled to it; webhooks are fanned out from the feed.
     """

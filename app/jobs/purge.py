@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.config import Settings
 from app.db import table_of
 from app.events.models import IdempotencyRecord
-from app.events.repository import read_cursor
+from app.feed.repository import read_cursor
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
 from app.runtime import Runtime

@@ -3,7 +3,7 @@ entitled to it, signed, at least once.
 
 One run (app/jobs/webhooks.py, every ``SLOTPOOL_WEBHOOK_INTERVAL_SECONDS``):
 
-1. sequence committed events into the feed (app/events/sequencer.py);
+1. sequence committed events into the feed (app/feed/sequencer.py);
 2. fan out: each event past the ``webhooks`` feed cursor becomes one pending delivery per
    matching endpoint (its owner's, the placing marketplace's, every operator's), and the cursor
    moves on in the same transaction: no event is fanned out twice or skipped;
@@ -41,9 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.config import Settings
 from app.db import transaction
 from app.events import outbox
-from app.events import repository as feed
-from app.events.feed import event_view
-from app.events.sequencer import SEQUENCER, drain, sequence_events
+from app.feed import repository as feed
+from app.feed.reader import event_view
+from app.feed.sequencer import SEQUENCER, drain, sequence_events
 from app.runtime import Runtime
 from app.webhooks import repository, schedule, sender
 from app.webhooks.repository import Claimed

@@ -15,7 +15,7 @@ from app.accounts.actor import OrgKind
 from app.accounts.repository import organisations
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
-from app.events.repository import EVENT_COLUMNS, outbox
+from app.feed.repository import EVENT_COLUMNS, outbox
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 endpoints = table_of(WebhookEndpoint)

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.accounts.actor import Actor
 from app.db import transaction
 from app.domain.errors import Conflict, InvalidRequest, NotFound
-from app.events import types
-from app.events.feed import audience_of
 from app.events.idempotency import Finish
-from app.events.repository import entitled_event
+from app.feed import types
+from app.feed.reader import audience_of
+from app.feed.repository import entitled_event
 from app.runtime import Runtime
 from app.webhooks import addresses, repository, signing
 from app.webhooks.schemas import (

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 
 from app.db import table_of, transaction
 from app.events.models import IdempotencyRecord, OutboxEvent
-from app.events.sequencer import sequence_events
+from app.feed.sequencer import sequence_events
 from app.jobs import purge
 from app.runtime import Runtime
 from app.webhooks import delivery

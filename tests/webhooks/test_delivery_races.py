@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.clock import Clock
 from app.db import create_engine, transaction
-from app.events.sequencer import sequence_events
+from app.feed.sequencer import sequence_events
 from app.jobs import webhooks as webhook_job
 from app.jobs.scheduler import running_scheduler
 from app.runtime import Runtime

@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from app.db import transaction
-from app.events import repository
-from app.events.types import EVENT_TYPES
+from app.feed import repository
+from app.feed.types import EVENT_TYPES
 from app.runtime import Runtime
 
 SEQUENCER = "sequencer"

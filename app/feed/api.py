@@ -9,8 +9,8 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, Scope
 from app.accounts.auth import requires
-from app.events import feed
-from app.events.schemas import EventPage, EventTypeView
+from app.feed import reader as feed
+from app.feed.schemas import EventPage, EventTypeView
 from app.runtime import Runtime
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from app.domain.states import Load
-from app.events import types
+from app.feed import types
 from app.reservations.schemas import BookingView, Cargo, Parties, Party
 from app.schemas import Money
 

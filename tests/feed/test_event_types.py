@@ -11,8 +11,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from app.db import transaction
-from app.events.repository import outbox
-from app.events.types import NAMES, payload_schema
+from app.feed.repository import outbox
+from app.feed.types import NAMES, payload_schema
 from app.jobs.expire_holds import expire_overdue_holds
 from app.reconcile.service import reconcile
 from app.runtime import Runtime

@@ -10,20 +10,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import insert, select
 
 from app.db import transaction
 from app.events import outbox
-from app.events.feed import read_feed
-from app.events.repository import outbox as outbox_table
-from app.events.sequencer import sequence_events
+from app.feed.reader import read_feed
+from app.feed.repository import outbox as outbox_table
+from app.feed.sequencer import sequence_events
 from app.runtime import Runtime
 from tests.factories import Account, World, fcl_hold
 
 
 def event(organisation_id: uuid.UUID, index: int) -> outbox.PendingEvent:
     return outbox.PendingEvent("hold.created", f"subject-{index}", organisation_id, {"index": index})
+
+
+def with_id(pending: outbox.PendingEvent, at: datetime, event_id: int) -> dict[str, Any]:
+    """The outbox row of ``pending`` with its sequence id chosen, to commit ids out of order."""
+    return {**msgspec.structs.asdict(outbox.row(pending, at)), "id": event_id}
 
 
 async def poll(rt: Runtime, account: Account, cursor: str | None, **kw: Any) -> tuple[list[int], str]:
@@ -54,11 +60,16 @@ async def test_an_event_committed_after_a_later_one_is_not_skipped_by_a_poller_p
         # SQLite admits one writer at a time, so its ids follow commit order; the same hole is
         # made by hand: B commits with a higher id, then A with a lower one.
         async with transaction(runtime.engine) as conn:
-            await conn.execute(insert(outbox_table), [{**outbox.row(event(org, 2), now), "id": 1_000}])
+            await conn.execute(
+                insert(outbox_table),
+                [{**msgspec.structs.asdict(outbox.row(event(org, 2), now)), "id": 1_000}],
+            )
         await sequence_events(runtime)
         first, cursor = await poll(runtime, world.shipper, None)
         async with transaction(runtime.engine) as conn:
-            await conn.execute(insert(outbox_table), [{**outbox.row(event(org, 1), now), "id": 500}])
+            await conn.execute(
+                insert(outbox_table), [{**msgspec.structs.asdict(outbox.row(event(org, 1), now)), "id": 500}]
+            )
     seen += first
     assert seen == [2]  # B visible, A not yet committed
     await sequence_events(runtime)
@@ -106,7 +117,7 @@ async def test_a_poller_sees_every_event_exactly_once_whatever_order_transaction
             base = 10_000 * (round_ + 1)
             for index in order:
                 async with transaction(runtime.engine) as conn:
-                    row = {**outbox.row(event(org, index), now), "id": base - index}
+                    row = with_id(event(org, index), now, base - index)
                     await conn.execute(insert(outbox_table), [row])
                 await sequence_events(runtime)
                 listed, cursor = await poll(runtime, world.shipper, cursor, limit=3)

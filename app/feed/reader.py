@@ -1,7 +1,7 @@
 """The events feed (``GET /v1/events``) and the event type catalogue (``GET /v1/event-types``).
 
 A consumer polls with the ``next_cursor`` of its last page as ``after``. The feed lists only
-sequenced events, in position order (app/events/sequencer.py), read in one snapshot with the
+sequenced events, in position order (app/feed/sequencer.py), read in one snapshot with the
 sequencer's mark: a page that is not full has shown everything sequenced up to that mark, so
 its cursor moves to the mark and the next poll starts past what the consumer may not see or did
 not ask for.
@@ -15,9 +15,9 @@ import uuid
 from app.accounts.actor import Actor
 from app.db import transaction
 from app.domain.errors import InvalidRequest
-from app.events import examples, repository, types
-from app.events.schemas import EventPage, EventTypeView, EventView
-from app.events.sequencer import SEQUENCER
+from app.feed import examples, repository, types
+from app.feed.schemas import EventPage, EventTypeView, EventView
+from app.feed.sequencer import SEQUENCER
 from app.runtime import Runtime
 
 _CURSOR_PREFIX = "feed:"
