@@ -22,6 +22,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sqlite_busy_timeout_ms: int = 10_000
     hold_ttl_default_seconds: int = 600
     hold_ttl_max_seconds: int = 1800
+    # Extensions keep a hold at most this long after it was placed (and never past cut-off).
+    hold_max_lifetime_seconds: int = 7200
     idempotency_retention_hours: int = 48
     # A request that died mid-flight frees its key after this lease.
     idempotency_lease_seconds: int = 60
@@ -97,6 +99,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ValueError("hold TTLs must be positive")
         if self.hold_ttl_default_seconds > self.hold_ttl_max_seconds:
             raise ValueError("SLOTPOOL_HOLD_TTL_DEFAULT_SECONDS exceeds the maximum")
+        if self.hold_max_lifetime_seconds < self.hold_ttl_max_seconds:
+            raise ValueError("SLOTPOOL_HOLD_MAX_LIFETIME_SECONDS is below SLOTPOOL_HOLD_TTL_MAX_SECONDS")
         if self.idempotency_retention_hours < 24:
             raise ValueError("idempotency keys are kept at least 24 hours")
         if min(self.expire_interval_seconds, self.expire_time_budget_seconds) <= 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
@@ -11,10 +12,17 @@ from app.domain import trade_codes
 
 UnLocode = Annotated[str, msgspec.Meta(pattern=trade_codes.UN_LOCODE, examples=["CNSHA", "USLAX"])]
 Scac = Annotated[str, msgspec.Meta(pattern=trade_codes.SCAC, examples=["MAEU"])]
-SizeType = Annotated[
-    str,
-    msgspec.Meta(min_length=4, max_length=4, description="ISO 6346 size-type", examples=["42G1"]),
-]
+
+
+class SizeType(StrEnum):
+    """ISO 6346 size-type of a container the platform sells: length (2 20', 4 40', L 45'),
+    height (2 standard, 5 high-cube), type group (G general purpose, R reefer) and detail."""
+
+    _ignore_ = ["code"]
+    for code in trade_codes.SIZE_TYPES:
+        vars()[code] = code
+
+
 Currency = Annotated[str, msgspec.Meta(pattern=trade_codes.CURRENCY, examples=["USD"])]
 # msgspec cannot bound a Decimal; structs using these call require_positive in __post_init__.
 PositiveDecimal = Annotated[Decimal, msgspec.Meta(description="decimal string, > 0", examples=["12.5"])]

@@ -5,16 +5,30 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts import keys, repository
 from app.accounts.actor import DEFAULT_SCOPES, Actor, OrgKind, Scope
-from app.accounts.schemas import ApiKeyCreate, ApiKeyCreated, OrganisationCreate, OrganisationView
+from app.accounts.repository import AnyRow
+from app.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPage,
+    ApiKeyRotated,
+    ApiKeyRotation,
+    ApiKeyView,
+    OrganisationCreate,
+    OrganisationView,
+    ShipperCreate,
+    ShipperPage,
+)
 from app.db import autocommit, transaction
-from app.domain.errors import InvalidRequest, NotFound
+from app.domain.errors import Conflict, InvalidRequest, InvalidTransition, NotFound
 from app.events.idempotency import Finish
+from app.pagination import decode_cursor, encode_cursor
 from app.runtime import Runtime
 
 
@@ -48,19 +62,71 @@ async def create_organisation(
     return view
 
 
+def organisation_view(row: AnyRow) -> OrganisationView:
+    return OrganisationView(
+        id=row.id,
+        name=row.name,
+        kind=OrgKind(row.kind),
+        marketplace_id=row.marketplace_id,
+        created_at=row.created_at,
+        external_id=row.external_id,
+    )
+
+
 async def list_organisations(rt: Runtime) -> list[OrganisationView]:
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.list_organisations(conn)
-    return [
-        OrganisationView(
-            id=row.id,
-            name=row.name,
-            kind=OrgKind(row.kind),
-            marketplace_id=row.marketplace_id,
-            created_at=row.created_at,
+    return [organisation_view(row) for row in rows]
+
+
+async def create_shipper(
+    rt: Runtime, marketplace: Actor, request: ShipperCreate, finish: Finish | None = None
+) -> OrganisationView:
+    """Register a shipper of the calling marketplace; its ``external_id`` names one shipper only."""
+    now = rt.clock.app_now()
+    async with transaction(rt.engine) as conn:
+        if request.external_id is not None:
+            taken = await repository.shipper_by_external_id(
+                conn, marketplace.organisation_id, request.external_id
+            )
+            if taken is not None:
+                raise Conflict(
+                    f"external_id {request.external_id!r} names shipper {taken.id} already",
+                    shipper_id=str(taken.id),
+                )
+        org_id = await repository.insert_organisation(
+            conn,
+            name=request.name,
+            kind=OrgKind.SHIPPER,
+            marketplace_id=marketplace.organisation_id,
+            external_id=request.external_id,
+            at=now,
         )
-        for row in rows
-    ]
+        view = OrganisationView(
+            id=org_id,
+            name=request.name,
+            kind=OrgKind.SHIPPER,
+            marketplace_id=marketplace.organisation_id,
+            created_at=now,
+            external_id=request.external_id,
+        )
+        if finish is not None:
+            await finish(conn, view)
+    return view
+
+
+async def list_shippers(
+    rt: Runtime, marketplace: Actor, *, external_id: str | None, cursor: str | None, limit: int
+) -> ShipperPage:
+    """The calling marketplace's shippers, newest first; ``external_id`` finds one by its id."""
+    before = decode_cursor(cursor)
+    async with transaction(rt.engine, read_only=True) as conn:
+        rows = await repository.list_shippers(
+            conn, marketplace.organisation_id, external_id=external_id, before=before, limit=limit + 1
+        )
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return ShipperPage(items=[organisation_view(row) for row in page], next_cursor=next_cursor)
 
 
 async def create_api_key(
@@ -75,26 +141,97 @@ async def create_api_key(
         scopes = sorted(set(request.scopes) if request.scopes is not None else allowed)
         if not set(scopes) <= allowed:
             raise InvalidRequest("scopes", f"a {org.kind} key may have only {sorted(allowed)}")
-        key = keys.new_key()
-        key_id = await repository.insert_api_key(
-            conn,
-            organisation_id=org_id,
-            name=request.name,
-            prefix=keys.visible_prefix(key),
-            key_hash=keys.digest(key),
-            scopes=" ".join(scopes),
-            at=rt.clock.app_now(),
-        )
-        view = ApiKeyCreated(
-            id=key_id,
-            organisation_id=org_id,
-            name=request.name,
-            prefix=keys.visible_prefix(key),
-            scopes=[Scope(s) for s in scopes],
-            key=key,
-        )
+        view = await _issue(rt, conn, org_id, request.name, scopes)
         if finish is not None:
             # The stored replay must not hold the secret: it keeps the key's identity only.
+            await finish(conn, msgspec.structs.replace(view, key=None))
+    return view
+
+
+async def _issue(
+    rt: Runtime, conn: AsyncConnection, org_id: uuid.UUID, name: str, scopes: Sequence[str]
+) -> ApiKeyCreated:
+    """A new key in the caller's transaction; only its digest is stored."""
+    key = keys.new_key()
+    key_id = await repository.insert_api_key(
+        conn,
+        organisation_id=org_id,
+        name=name,
+        prefix=keys.visible_prefix(key),
+        key_hash=keys.digest(key),
+        scopes=" ".join(scopes),
+        at=rt.clock.app_now(),
+    )
+    return ApiKeyCreated(
+        id=key_id,
+        organisation_id=org_id,
+        name=name,
+        prefix=keys.visible_prefix(key),
+        scopes=[Scope(s) for s in scopes],
+        key=key,
+    )
+
+
+def api_key_view(row: AnyRow) -> ApiKeyView:
+    return ApiKeyView(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=[Scope(s) for s in row.scopes.split()],
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def list_api_keys(
+    rt: Runtime, owner: uuid.UUID | None, *, cursor: str | None, limit: int
+) -> ApiKeyPage:
+    """Keys of organisation ``owner`` (None: every organisation's), newest first."""
+    before = decode_cursor(cursor)
+    async with transaction(rt.engine, read_only=True) as conn:
+        rows = await repository.list_api_keys(conn, owner, before=before, limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return ApiKeyPage(items=[api_key_view(row) for row in page], next_cursor=next_cursor)
+
+
+async def revoke_api_key(rt: Runtime, owner: uuid.UUID | None, key_id: uuid.UUID) -> ApiKeyView:
+    """Refuse the key from now on (revoking it again changes nothing). ``owner``: the key must
+    be that organisation's (None: any key, for operators); another's is not found."""
+    async with transaction(rt.engine) as conn:
+        now = rt.clock.now_sql(rt.dialect)
+        if await repository.lock_api_key(conn, key_id, owner, now) is None:
+            raise NotFound("api key", key_id)
+        row = await repository.revoke_api_key(conn, key_id, now)
+    return api_key_view(row)
+
+
+async def rotate_api_key(
+    rt: Runtime,
+    owner: uuid.UUID | None,
+    key_id: uuid.UUID,
+    rotation: ApiKeyRotation,
+    finish: Finish | None = None,
+) -> ApiKeyRotated:
+    """A new key with the old one's name and scopes; the old one is refused after
+    ``overlap_seconds`` (or earlier, if it was to be already). The new key is in the answer
+    only. A key refused already cannot be rotated."""
+    async with transaction(rt.engine) as conn:
+        old = await repository.lock_api_key(conn, key_id, owner, rt.clock.now_sql(rt.dialect))
+        if old is None:
+            raise NotFound("api key", key_id)
+        if old.revoked_at is not None and old.revoked_at <= old.now:
+            raise InvalidTransition("api key", key_id, "revoked", "rotate")
+        revoked = await repository.revoke_api_key(
+            conn, key_id, rt.clock.now_sql(rt.dialect, rotation.overlap_seconds)
+        )
+        assert revoked.revoked_at is not None
+        created = await _issue(rt, conn, old.organisation_id, old.name, old.scopes.split())
+        view = ApiKeyRotated(
+            **msgspec.structs.asdict(created), replaces=key_id, previous_key_revoked_at=revoked.revoked_at
+        )
+        if finish is not None:
             await finish(conn, msgspec.structs.replace(view, key=None))
     return view
 
@@ -156,7 +293,7 @@ async def authenticate(rt: Runtime, key: str, cache: KeyCache) -> Actor | None:
 
 async def _lookup(rt: Runtime, key_hash: str) -> Actor | None:
     async with autocommit(rt.engine, read_only=True) as conn:
-        row = await repository.find_active_key(conn, key_hash)
+        row = await repository.find_active_key(conn, key_hash, rt.clock.now_sql(rt.dialect))
     if row is None:
         return None
     return Actor(

@@ -98,3 +98,27 @@ class PreconditionRequired(DomainError):
 class Conflict(DomainError):
     slug = "conflict"
     title = "Conflicts with an existing resource"
+
+
+class HoldNotExtendable(DomainError):
+    slug = "hold-not-extendable"
+    title = "Hold cannot be extended further"
+
+    def __init__(self, hold_id: object, limit: str, expires_at: object) -> None:
+        super().__init__(
+            f"hold {hold_id} already expires at its {limit.replace('_', '-')} ({expires_at})",
+            hold_id=str(hold_id),
+            limit=limit,
+        )
+
+
+class OnBehalfOfRequired(DomainError):
+    slug = "on-behalf-of-required"
+    title = "A marketplace holds for one of its shippers"
+    status = 422
+
+    def __init__(self) -> None:
+        super().__init__(
+            "name the shipper in on_behalf_of: a marketplace holds space for its shippers, not itself",
+            errors=[{"field": "on_behalf_of", "message": "required for a marketplace"}],
+        )

@@ -15,7 +15,7 @@ import msgspec
 
 from app.domain import pricing
 from app.domain.capacity import Quantity, check_lcl_request
-from app.domain.errors import InvalidRequest, NotFound, SailingClosed
+from app.domain.errors import HoldExpired, HoldNotExtendable, InvalidRequest, NotFound, SailingClosed
 from app.domain.states import Load, SailingStatus
 from app.domain.units import to_milli
 
@@ -156,3 +156,34 @@ def _lcl(terms: HoldTerms, target: HoldTarget) -> tuple[Quantity, pricing.Tariff
     )
     tariff = pricing.Tariff(rate=target.rate, currency=target.currency, minimum=target.minimum)
     return quantity, tariff, pricing.lcl_price(tariff, terms.cbm, terms.kg)
+
+
+class HoldLifetime(msgspec.Struct, frozen=True, kw_only=True):
+    """An active hold as an extension finds it, with its sailing and database time."""
+
+    hold_id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
+    sailing_id: uuid.UUID
+    sailing_status: str
+    cut_off: datetime
+    now: datetime
+
+
+def extended_expiry(hold: HoldLifetime, ttl: timedelta, max_lifetime: timedelta) -> datetime:
+    """When the hold expires if kept ``ttl`` from now: never earlier than it does already, never
+    later than ``max_lifetime`` after it was placed nor the sailing's cut-off.
+
+    Raises HoldExpired when it has expired, SailingClosed when sales stopped, and
+    HoldNotExtendable when a later expiry was asked but the hold is at its limit already.
+    """
+    if hold.expires_at <= hold.now:
+        raise HoldExpired(hold.hold_id)
+    if hold.sailing_status != SailingStatus.OPEN or hold.now >= hold.cut_off:
+        raise SailingClosed(hold.sailing_id, hold.sailing_status)
+    lifetime_end = hold.created_at + max_lifetime
+    limit, cap = ("lifetime", lifetime_end) if lifetime_end <= hold.cut_off else ("cut_off", hold.cut_off)
+    wanted = hold.now + ttl
+    if wanted > hold.expires_at and cap <= hold.expires_at:
+        raise HoldNotExtendable(hold.hold_id, limit, hold.expires_at.isoformat())
+    return max(hold.expires_at, min(wanted, cap))

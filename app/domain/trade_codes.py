@@ -27,6 +27,16 @@ POOL_USABLE_CBM: Final = {20: 28, 40: 58, 45: 68}
 POOL_PAYLOAD_KG: Final = {20: 21_000, 40: 26_000, 45: 27_000}
 
 
+# Every size-type the rule below accepts, for schemas that list them.
+SIZE_TYPES: Final = tuple(
+    f"{length}{height}{group}{detail}"
+    for length in _LENGTH_FT
+    for height in _HEIGHT
+    for group in "GR"
+    for detail in "0123456789"
+)
+
+
 def size_type_length_ft(size_type: str) -> int:
     """Length in feet of an ISO 6346 size-type such as 22G1, 42G1, 45G1, L5G1, 45R1."""
     if len(size_type) != 4 or size_type[0] not in _LENGTH_FT or size_type[1] not in _HEIGHT:

@@ -11,10 +11,10 @@ from typing import Any
 
 import msgspec
 
-from app.domain.states import Load
+from app.domain.states import BookingState, HoldState, Load
 from app.feed import types
 from app.reservations.schemas import BookingView, Cargo, Parties, Party
-from app.schemas import Money
+from app.schemas import Money, SizeType
 
 _AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 _SHIPPER = uuid.UUID("5b0c7f0e-3a51-4f5e-9a3e-0d8f4b2a7c11")
@@ -22,6 +22,7 @@ _MARKETPLACE = uuid.UUID("9e2d1c4b-6f7a-4b8e-8c5d-2a1f3e4d5c66")
 _SAILING = uuid.UUID("c3a4b5d6-e7f8-4a9b-8c0d-1e2f3a4b5c6d")
 _LATER_SAILING = uuid.UUID("d4b5c6e7-f8a9-4b0c-9d1e-2f3a4b5c6d7e")
 _HOLD = uuid.UUID("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
+_OFFERED_HOLD = uuid.UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
 _PRICE = Money(amount=Decimal("3000.00"), currency="USD")
 
 
@@ -31,7 +32,7 @@ _SPACE: dict[str, Any] = {
     "organisation_id": _SHIPPER,
     "placed_by": _MARKETPLACE,
     "load": Load.FCL,
-    "size_type": "42G1",
+    "size_type": SizeType("42G1"),
     "units": 2,
     "cbm": None,
     "kg": None,
@@ -39,7 +40,7 @@ _SPACE: dict[str, Any] = {
 }
 
 
-def _hold(state: str, **extra: Any) -> types.HoldPayload:
+def _hold(state: HoldState, **extra: Any) -> types.HoldPayload:
     return types.HoldPayload(
         id=_HOLD,
         **_SPACE,
@@ -52,7 +53,9 @@ def _hold(state: str, **extra: Any) -> types.HoldPayload:
     )
 
 
-def _booking(state: str, version: int = 1) -> dict[str, Any]:
+def _booking(
+    state: BookingState, version: int = 1, offered_hold_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     booking = BookingView(
         reference="SP-7K3M9Q2X4B",
         hold_id=_HOLD,
@@ -69,6 +72,7 @@ def _booking(state: str, version: int = 1) -> dict[str, Any]:
         version=version,
         created_at=_AT,
         updated_at=_AT + timedelta(minutes=version - 1),
+        offered_hold_id=offered_hold_id,
     )
     fields: dict[str, Any] = msgspec.structs.asdict(booking)
     return fields
@@ -76,18 +80,19 @@ def _booking(state: str, version: int = 1) -> dict[str, Any]:
 
 def _examples() -> dict[str, msgspec.Struct]:
     return {
-        "hold.created": _hold("active"),
-        "hold.confirmed": _hold("confirmed"),
-        "hold.released": _hold("released", reason="carrier_cut"),
-        "hold.expired": _hold("expired"),
-        "booking.confirmed": BookingView(**_booking("confirmed")),
-        "booking.amended": BookingView(**_booking("amended", version=2)),
-        "booking.cancelled": BookingView(**_booking("cancelled", version=3)),
+        "hold.created": _hold(HoldState.ACTIVE),
+        "hold.extended": _hold(HoldState.ACTIVE, extended_from=_AT + timedelta(minutes=5)),
+        "hold.confirmed": _hold(HoldState.CONFIRMED),
+        "hold.released": _hold(HoldState.RELEASED, reason="carrier_cut"),
+        "hold.expired": _hold(HoldState.EXPIRED),
+        "booking.confirmed": BookingView(**_booking(BookingState.CONFIRMED)),
+        "booking.amended": BookingView(**_booking(BookingState.AMENDED, version=2)),
+        "booking.cancelled": BookingView(**_booking(BookingState.CANCELLED, version=3)),
         "booking.rolled": types.RolledBooking(
-            **_booking("rolled", version=2),
+            **_booking(BookingState.ROLLED, version=2, offered_hold_id=_OFFERED_HOLD),
             cause="carrier_cut",
             alternative=types.OfferedHold(
-                hold_id=uuid.UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+                hold_id=_OFFERED_HOLD,
                 sailing_id=_LATER_SAILING,
                 etd=_AT + timedelta(days=11),
                 expires_at=_AT + timedelta(minutes=30),

@@ -26,6 +26,8 @@ class HoldPayload(HoldView, kw_only=True):
     offered_for: str | None = None
     # hold.released by the platform (a carrier cut or cancellation): why.
     reason: str | None = None
+    # hold.extended: the expiry before the extension (``expires_at`` is the new one).
+    extended_from: datetime | None = None
 
 
 class OfferedHold(msgspec.Struct, kw_only=True):
@@ -118,6 +120,11 @@ class EventType(msgspec.Struct, kw_only=True, frozen=True):
 
 EVENT_TYPES: tuple[EventType, ...] = (
     EventType(name="hold.created", description="Space was held at a locked price.", payload=HoldPayload),
+    EventType(
+        name="hold.extended",
+        description="A hold was kept longer; expires_at is its new expiry.",
+        payload=HoldPayload,
+    ),
     EventType(name="hold.confirmed", description="A hold became a booking.", payload=HoldPayload),
     EventType(
         name="hold.released",

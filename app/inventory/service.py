@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from app.inventory.schemas import (
     SailingPage,
     SailingView,
 )
+from app.pagination import decode_cursor, encode_cursor
 from app.runtime import Runtime
 from app.schemas import Money
 
@@ -229,29 +229,13 @@ async def search_sailings(rt: Runtime, search: SailingSearch) -> SailingPage:
             size_type=search.size_type,
             min_units=search.min_units,
             min_volume_dm3=min_volume,
-            after=_decode_cursor(search.cursor),
+            after=decode_cursor(search.cursor),
             limit=search.limit + 1,
         )
         page = rows[: search.limit]
         views = await _views(conn, page)
-    next_cursor = _encode_cursor(page[-1].etd, page[-1].id) if len(rows) > search.limit else None
+    next_cursor = encode_cursor(page[-1].etd, page[-1].id) if len(rows) > search.limit else None
     return SailingPage(items=views, next_cursor=next_cursor)
-
-
-def _encode_cursor(etd: datetime, sailing_id: uuid.UUID) -> str:
-    raw = f"{etd.isoformat()}|{sailing_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        etd, sailing_id = raw.split("|")
-        return datetime.fromisoformat(etd), uuid.UUID(sailing_id)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequest("cursor", "cursor is not one this API returned") from error
 
 
 async def _require_sailing(conn: AsyncConnection, sailing_id: uuid.UUID) -> repository.AnyRow:

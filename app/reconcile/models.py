@@ -14,12 +14,11 @@ from app.dbtypes import UtcDateTime
 
 
 class RolledBooking(Base):
-    """Why a booking was rolled, and the hold offered on another sailing (None if no space)."""
+    """Why a booking was rolled (the hold offered for it is the booking's ``offered_hold_id``)."""
 
     __tablename__ = "rolled_bookings"
     __table_args__ = (CheckConstraint("cause IN ('carrier_cut', 'sailing_cancelled')", name="cause"),)
 
     booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
     cause: Mapped[str] = mapped_column(String(32))
-    offered_hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id"))
     rolled_at: Mapped[datetime] = mapped_column(UtcDateTime())

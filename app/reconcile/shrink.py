@@ -141,7 +141,10 @@ async def _announce_rolled(
     offered: alternatives.Alternative | None,
     at: datetime,
 ) -> None:
-    """``booking.rolled`` with the alternative held for the owner, or why there is none."""
+    """``booking.rolled`` with the alternative held for the owner (linked from the booking as
+    its offered hold), or why there is none."""
+    if offered is not None:
+        booking = await reservations.offer_hold(conn, booking.id, offered.hold_id)
     payload: dict[str, Any] = {
         **event_payload(booking_view(booking)),
         "cause": cause,
@@ -155,7 +158,6 @@ async def _announce_rolled(
         {
             "booking_id": booking.id,
             "cause": cause,
-            "offered_hold_id": offered.hold_id if offered is not None else None,
             "rolled_at": at,
         },
     )

@@ -16,7 +16,6 @@ from app.db import transaction
 from app.domain import pricing
 from app.domain.capacity import Quantity, check_lcl_request
 from app.domain.errors import (
-    HoldExpired,
     InvalidRequest,
     InvalidTransition,
     NotFound,
@@ -28,7 +27,9 @@ from app.domain.units import from_milli, to_milli
 from app.events import outbox
 from app.events.idempotency import Finish
 from app.inventory import repository as inventory
+from app.pagination import decode_cursor, encode_cursor
 from app.reservations import repository, space
+from app.reservations.holds import why_not_active
 from app.reservations.repository import BookingInContext, BookingRow
 from app.reservations.schemas import BookingAmend, BookingPage, BookingView, Cargo, HoldConfirm
 from app.reservations.views import booking_view, event_payload, hold_view
@@ -52,7 +53,7 @@ async def confirm_hold(
             conn, hold_id, actor, to_state=HoldState.CONFIRMED, now=now_sql, unexpired=True
         )
         if hold is None:
-            raise await _why_not_confirmable(conn, actor, hold_id)
+            raise await why_not_active(conn, actor, hold_id, "confirm")
         quantity = hold.quantity
         _check_cargo_fits(quantity, request.cargo)
         assert hold.ended_at is not None
@@ -103,15 +104,6 @@ async def confirm_hold(
     return view
 
 
-async def _why_not_confirmable(conn: AsyncConnection, actor: Actor, hold_id: uuid.UUID) -> Exception:
-    current = await repository.get_hold(conn, hold_id, actor)
-    if current is None:
-        return NotFound("hold", hold_id)
-    if current.state in (HoldState.ACTIVE, HoldState.EXPIRED):
-        return HoldExpired(hold_id)
-    return InvalidTransition("hold", hold_id, current.state, "confirm")
-
-
 def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
     """Declared LCL cargo cannot exceed the space paid for; amend the quantity first."""
     if space.load is not Load.LCL:
@@ -139,7 +131,7 @@ async def list_bookings(
     cursor: str | None,
     limit: int,
 ) -> BookingPage:
-    before = _decode_cursor(cursor)
+    before = decode_cursor(cursor)
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.list_bookings(
             conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
@@ -147,18 +139,8 @@ async def list_bookings(
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = f"{page[-1].created_at.isoformat()}|{page[-1].id}"
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id)
     return BookingPage(items=[booking_view(r) for r in page], next_cursor=next_cursor)
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    try:
-        created_at, booking_id = cursor.split("|")
-        return datetime.fromisoformat(created_at), uuid.UUID(booking_id)
-    except ValueError as error:
-        raise InvalidRequest("cursor", "cursor is not one this API returned") from error
 
 
 async def amend_booking(

@@ -1,4 +1,4 @@
-"""Use cases of holds: place, read, release.
+"""Use cases of holds: place, read, list, extend, release.
 
 A hold is placed by one repository operation (:func:`repository.place_hold`): claim, hold,
 event and stored answer, all or nothing. The first attempt runs in autocommit, which on
@@ -10,6 +10,7 @@ answers what is free.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,14 +18,15 @@ from app.accounts import repository as accounts
 from app.accounts.actor import Actor, OrgKind
 from app.db import autocommit, transaction
 from app.domain import hold_plan
-from app.domain.errors import InvalidRequest, InvalidTransition, NotFound
+from app.domain.errors import HoldExpired, InvalidRequest, InvalidTransition, NotFound, OnBehalfOfRequired
 from app.domain.hold_plan import HoldPlan, HoldTerms
 from app.domain.states import HoldState
 from app.events import idempotency, outbox
 from app.events.idempotency import Finish
+from app.pagination import decode_cursor, encode_cursor
 from app.reservations import repository, space
 from app.reservations.repository import HoldRow, Placement
-from app.reservations.schemas import HoldCreate, HoldView
+from app.reservations.schemas import HoldCreate, HoldExtend, HoldPage, HoldView
 from app.reservations.views import event_payload, hold_event, hold_view
 from app.runtime import Runtime
 
@@ -110,9 +112,12 @@ def new_placement(
 
 
 async def _owner(conn: AsyncConnection, actor: Actor, on_behalf_of: uuid.UUID | None) -> uuid.UUID:
-    """The organisation the hold belongs to: the caller, or a marketplace's own shipper."""
+    """The organisation the hold belongs to: the shipper calling, or the one a marketplace names
+    (a marketplace holds for its shippers, never for itself)."""
     if actor.kind not in (OrgKind.SHIPPER, OrgKind.MARKETPLACE):
         raise InvalidTransition("organisation", actor.organisation_id, actor.kind, "hold space")
+    if actor.kind is OrgKind.MARKETPLACE and on_behalf_of in (None, actor.organisation_id):
+        raise OnBehalfOfRequired()
     if on_behalf_of is None or on_behalf_of == actor.organisation_id:
         return actor.organisation_id
     shipper = await accounts.get_organisation(conn, on_behalf_of)
@@ -131,6 +136,66 @@ async def get_hold(rt: Runtime, actor: Actor, hold_id: uuid.UUID) -> HoldView:
     if row is None:
         raise NotFound("hold", hold_id)
     return hold_view(row)
+
+
+async def list_holds(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    state: HoldState | None,
+    sailing_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> HoldPage:
+    """The actor's holds (a marketplace's include those it placed), newest first."""
+    before = decode_cursor(cursor)
+    async with transaction(rt.engine, read_only=True) as conn:
+        rows = await repository.list_holds(
+            conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
+        )
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return HoldPage(items=[hold_view(row) for row in page], next_cursor=next_cursor)
+
+
+async def extend_hold(
+    rt: Runtime, actor: Actor, hold_id: uuid.UUID, request: HoldExtend, finish: Finish | None = None
+) -> HoldView:
+    """Keep an active hold longer (app.domain.hold_plan.extended_expiry decides until when);
+    ``hold.extended`` tells of each change. Its space stays claimed: no counter moves."""
+    settings = rt.settings
+    ttl = hold_plan.hold_ttl(
+        request.ttl_seconds, settings.hold_ttl_default_seconds, settings.hold_ttl_max_seconds
+    )
+    async with transaction(rt.engine) as conn:
+        lifetime = await repository.lock_hold_lifetime(conn, hold_id, actor, rt.clock.now_sql(rt.dialect))
+        if lifetime is None:
+            raise await why_not_active(conn, actor, hold_id, "extend")
+        expires_at = hold_plan.extended_expiry(
+            lifetime, ttl, timedelta(seconds=settings.hold_max_lifetime_seconds)
+        )
+        if expires_at == lifetime.expires_at:
+            row = await repository.get_hold(conn, hold_id, actor)
+            assert row is not None, "the hold is locked by this transaction"
+        else:
+            row = await repository.set_hold_expiry(conn, hold_id, expires_at)
+            event = hold_event("hold.extended", row)
+            event.payload["extended_from"] = lifetime.expires_at.isoformat()
+            await outbox.record(conn, [event], lifetime.now)
+        view = hold_view(row)
+        if finish is not None:
+            await finish(conn, view)
+    return view
+
+
+async def why_not_active(conn: AsyncConnection, actor: Actor, hold_id: uuid.UUID, action: str) -> Exception:
+    """Why ``action`` found no active, unexpired hold ``hold_id`` of the actor's."""
+    current = await repository.get_hold(conn, hold_id, actor)
+    if current is None:
+        return NotFound("hold", hold_id)
+    if current.state in (HoldState.ACTIVE, HoldState.EXPIRED):
+        return HoldExpired(hold_id)
+    return InvalidTransition("hold", hold_id, current.state, action)
 
 
 async def release_hold(rt: Runtime, actor: Actor, hold_id: uuid.UUID) -> HoldView:

@@ -100,5 +100,9 @@ class Booking(ClaimedSpace, Base):
     state: Mapped[str] = mapped_column(String(16))
     # Bumped by every change; the ETag clients send back in If-Match.
     version: Mapped[int] = mapped_column(default=1)
+    # The hold the platform placed for the owner on another sailing when this booking lost its
+    # space (rolled by a carrier's cut or cancellation, declined by the carrier): one link for
+    # every cause, read by the API view and carried by the booking's event.
+    offered_hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

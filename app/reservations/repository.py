@@ -29,12 +29,10 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     null,
     or_,
     select,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,13 +40,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.accounts.actor import Actor
 from app.clock import database_now
 from app.db import table_of
-from app.dbtypes import UtcDateTime
 from app.domain.capacity import Quantity
-from app.domain.hold_plan import HoldTarget
+from app.domain.hold_plan import HoldLifetime, HoldTarget
 from app.domain.states import Load
 from app.events import idempotency, outbox
 from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
+from app.pagination import newest_first
 from app.reservations.models import ACTIVE, Booking, Hold
 
 holds = table_of(Hold)
@@ -106,6 +104,7 @@ class BookingRow(OccupyingRow, frozen=True, kw_only=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    offered_hold_id: uuid.UUID | None = None
 
 
 class BookingInContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -413,7 +412,72 @@ async def end_hold(
     return None if row is None else hold_row(row)
 
 
+async def lock_hold_lifetime(
+    conn: AsyncConnection, hold_id: uuid.UUID, actor: Actor, now: ColumnElement[datetime]
+) -> HoldLifetime | None:
+    """The actor's active hold with its sailing and database time, locked until the transaction
+    ends (the expiry sweeper skips it meanwhile); None when there is no such active hold."""
+    s = inventory.sailings
+    query = (
+        select(
+            holds.c.id.label("hold_id"),
+            holds.c.created_at,
+            holds.c.expires_at,
+            holds.c.sailing_id,
+            s.c.status.label("sailing_status"),
+            s.c.cut_off,
+            now.label("now"),
+        )
+        .join(s, s.c.id == holds.c.sailing_id)
+        .where(holds.c.id == hold_id, holds.c.state == ACTIVE, visible_to(holds, actor))
+        .with_for_update(of=holds)
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else HoldLifetime(**row._mapping)
+
+
+async def set_hold_expiry(conn: AsyncConnection, hold_id: uuid.UUID, expires_at: datetime) -> HoldRow:
+    """Move a locked active hold's expiry (:func:`lock_hold_lifetime` found it)."""
+    statement = (
+        update(holds)
+        .where(holds.c.id == hold_id, holds.c.state == ACTIVE)
+        .values(expires_at=expires_at)
+        .returning(*holds.c)
+    )
+    return hold_row((await conn.execute(statement)).one())
+
+
+async def list_holds(
+    conn: AsyncConnection,
+    actor: Actor,
+    *,
+    state: str | None,
+    sailing_id: uuid.UUID | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[HoldRow]:
+    """The actor's holds, newest first, from before the cursor's position."""
+    query = select(holds).where(visible_to(holds, actor))
+    if state:
+        query = query.where(holds.c.state == state)
+    if sailing_id:
+        query = query.where(holds.c.sailing_id == sailing_id)
+    query = newest_first(query, holds, before).limit(limit)
+    return [hold_row(row) for row in await conn.execute(query)]
+
+
 # --- bookings -------------------------------------------------------------------------------
+
+
+async def offer_hold(conn: AsyncConnection, booking_id: uuid.UUID, hold_id: uuid.UUID) -> BookingRow:
+    """Link a booking that lost its space to the hold placed for its owner elsewhere."""
+    statement = (
+        update(bookings)
+        .where(bookings.c.id == booking_id)
+        .values(offered_hold_id=hold_id)
+        .returning(*bookings.c)
+    )
+    return booking_row((await conn.execute(statement)).one())
 
 
 async def insert_booking(conn: AsyncConnection, booking: BookingRow) -> None:
@@ -491,10 +555,5 @@ async def list_bookings(
         query = query.where(bookings.c.state == state)
     if sailing_id:
         query = query.where(bookings.c.sailing_id == sailing_id)
-    if before is not None:
-        query = query.where(
-            tuple_(bookings.c.created_at, bookings.c.id)
-            < tuple_(literal(before[0], UtcDateTime()), literal(before[1]))
-        )
-    query = query.order_by(bookings.c.created_at.desc(), bookings.c.id.desc()).limit(limit)
+    query = newest_first(query, bookings, before).limit(limit)
     return [booking_row(row) for row in await conn.execute(query)]

@@ -10,10 +10,12 @@ from typing import Annotated
 import msgspec
 
 from app.domain import trade_codes
-from app.domain.states import Load
+from app.domain.states import BookingState, HoldState, Load
 from app.schemas import Money, PositiveDecimal, SizeType, require_positive
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0, le=10_000)]
+# At most a day: the configured maximum (SLOTPOOL_HOLD_TTL_MAX_SECONDS) is checked beside it.
+TtlSeconds = Annotated[int, msgspec.Meta(gt=0, le=86_400, description="seconds", examples=[600])]
 
 
 class HoldCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -25,12 +27,20 @@ class HoldCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     units: PositiveInt | None = None
     cbm: PositiveDecimal | None = None
     kg: PositiveDecimal | None = None
-    ttl_seconds: Annotated[int, msgspec.Meta(gt=0)] | None = None
-    # A marketplace places the hold for one of its shippers.
+    ttl_seconds: TtlSeconds | None = None
+    # A marketplace places the hold for one of its shippers (required for a marketplace).
     on_behalf_of: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         require_positive(self, "cbm", "kg")
+
+
+class HoldExtend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Keep the hold ``ttl_seconds`` from now, within SLOTPOOL_HOLD_TTL_MAX_SECONDS; never past
+    the hold's maximum lifetime (SLOTPOOL_HOLD_MAX_LIFETIME_SECONDS from its creation) nor the
+    sailing's cut-off: the answer's ``expires_at`` says where it ended."""
+
+    ttl_seconds: TtlSeconds
 
 
 class HoldView(msgspec.Struct, kw_only=True):
@@ -39,7 +49,7 @@ class HoldView(msgspec.Struct, kw_only=True):
     organisation_id: uuid.UUID
     placed_by: uuid.UUID | None
     load: Load
-    size_type: str
+    size_type: SizeType
     units: int | None
     cbm: Decimal | None
     kg: Decimal | None
@@ -47,9 +57,14 @@ class HoldView(msgspec.Struct, kw_only=True):
     price: Money
     rate: Money
     minimum: Money | None
-    state: str
+    state: HoldState
     created_at: datetime
     expires_at: datetime
+
+
+class HoldPage(msgspec.Struct, kw_only=True):
+    items: list[HoldView]
+    next_cursor: str | None
 
 
 # Texts that reach carriers keep within DCSA Booking 2.0.4's limits (the same as
@@ -148,17 +163,20 @@ class BookingView(msgspec.Struct, kw_only=True):
     organisation_id: uuid.UUID
     placed_by: uuid.UUID | None
     load: Load
-    size_type: str
+    size_type: SizeType
     units: int | None
     cbm: Decimal | None
     kg: Decimal | None
     price: Money
     cargo: Cargo
     parties: Parties
-    state: str
+    state: BookingState
     version: int
     created_at: datetime
     updated_at: datetime
+    # The hold placed for the owner on another sailing when the booking lost its space
+    # (rolled, or declined by the carrier): confirm it to keep the cargo moving.
+    offered_hold_id: uuid.UUID | None = None
 
 
 class BookingPage(msgspec.Struct, kw_only=True):

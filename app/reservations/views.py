@@ -6,12 +6,12 @@ from typing import Any
 
 import msgspec
 
-from app.domain.states import Load
+from app.domain.states import BookingState, HoldState, Load
 from app.domain.units import from_milli
 from app.events import outbox
 from app.reservations.repository import BookingRow, HoldRow, OccupyingRow
 from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
-from app.schemas import Money
+from app.schemas import Money, SizeType
 
 
 def _space(row: OccupyingRow) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def _space(row: OccupyingRow) -> dict[str, Any]:
         "organisation_id": row.organisation_id,
         "placed_by": row.placed_by_id,
         "load": Load(row.load),
-        "size_type": row.size_type,
+        "size_type": SizeType(row.size_type),
         "units": None if lcl else row.units,
         "cbm": from_milli(row.volume_dm3) if lcl else None,
         "kg": from_milli(row.weight_g) if lcl else None,
@@ -37,7 +37,7 @@ def hold_view(row: HoldRow) -> HoldView:
         **_space(row),
         rate=Money(amount=row.rate, currency=row.currency),
         minimum=Money(amount=row.minimum, currency=row.currency) if lcl else None,
-        state=row.state,
+        state=HoldState(row.state),
         created_at=row.created_at,
         expires_at=row.expires_at,
     )
@@ -50,10 +50,11 @@ def booking_view(row: BookingRow) -> BookingView:
         **_space(row),
         cargo=msgspec.convert(row.cargo, Cargo),
         parties=msgspec.convert(row.parties, Parties),
-        state=row.state,
+        state=BookingState(row.state),
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        offered_hold_id=row.offered_hold_id,
     )
 
 

@@ -137,4 +137,7 @@ async def events_of(rt: Runtime, kind: str) -> list[Any]:
 
 async def rolled(rt: Runtime) -> dict[uuid.UUID, Any]:
     async with transaction(rt.engine, read_only=True) as conn:
-        return {row.booking_id: row for row in await conn.execute(select(rolled_bookings))}
+        query = select(rolled_bookings, bookings_table.c.offered_hold_id).join(
+            bookings_table, bookings_table.c.id == rolled_bookings.c.booking_id
+        )
+        return {row.booking_id: row for row in await conn.execute(query)}

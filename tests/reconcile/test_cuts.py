@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from app.reconcile.service import reconcile
+from app.reservations.bookings import get_booking
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
 from app.sync.service import pending_changes
@@ -114,6 +115,10 @@ async def test_a_deep_cut_releases_every_hold_before_rolling_the_newest_bookings
     assert offered_hold.expires_at == datetime.fromisoformat(offered["expires_at"])
     assert offered_hold.expires_at - offered_hold.created_at == timedelta(seconds=1800)
     assert [row.offered_hold_id for row in (await rolled(lane.rt)).values()] == [offered_hold.id]
+    # The booking links to its offered hold, in the API and in its event.
+    assert rolled_event.payload["offered_hold_id"] == offered["hold_id"]
+    view = await get_booking(lane.rt, world.market_shipper.actor, newest_booking.reference)
+    assert view.offered_hold_id == offered_hold.id
     assert (await allotment(lane.rt, lane.ids["R2"])).units_held == 2
     assert (report.holds_released, report.bookings_rolled, report.alternatives_offered) == (2, 1, 1)
     assert await check_invariants(lane.rt) == []
@@ -134,6 +139,7 @@ async def test_a_rolled_booking_is_told_when_no_later_sailing_has_space(
     assert rolled_event.payload["alternative"] is None
     assert "no later sailing" in rolled_event.payload["alternative_unavailable"]
     assert [row.offered_hold_id for row in (await rolled(lane.rt)).values()] == [None]
+    assert rolled_event.payload["offered_hold_id"] is None
     assert (await allotment(lane.rt, lane.ids["R2"])).units_held == 0  # the failed claim left nothing
     assert (report.alternatives_offered, report.alternatives_unavailable) == (0, 1)
     assert (await allotment(lane.rt, lane.ids["R1"])).units_total == 0
