@@ -15,10 +15,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app.accounts.api import OrganisationAdminController, ShipperController
+from app.accounts.api import ApiKeyController, OrganisationAdminController, ShipperController
 from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
-from app.api.health import health, problems, ready
+from app.api.contract import ProblemSchemaPlugin
+from app.api.health import health, problem, problems, ready
 from app.api.problems import EXCEPTION_HANDLERS
 from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
@@ -50,7 +51,7 @@ class SlotpoolApp(Litestar):
         await self._with_request_id(scope, receive, send)
 
 
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems$"]
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems(/[^/]*)?$"]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
@@ -87,11 +88,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             health,
             ready,
             problems,
+            problem,
             SailingController,
             LiveScheduleController,
             HoldController,
             BookingController,
             ShipperController,
+            ApiKeyController,
             InventoryAdminController,
             OrganisationAdminController,
             CarrierSyncAdminController,
@@ -128,9 +131,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                     "apiKey": SecurityScheme(type="http", scheme="bearer", description="Slotpool API key")
                 }
             ),
-            security=[{"apiKey": []}],
         ),
-        plugins=[SlotpoolCLIPlugin()],
+        plugins=[SlotpoolCLIPlugin(), ProblemSchemaPlugin()],
         logging_config=None,
         debug=False,
     )

@@ -13,8 +13,6 @@ from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.service import KeyCache, authenticate
 from app.runtime import Runtime
 
-PUBLIC_PATHS = {"/health", "/ready", "/schema", "/problems"}
-
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(

@@ -255,6 +255,10 @@ class KeyCache:
             return False, None
         return True, entry[1]
 
+    def clear(self) -> None:
+        """Forget every resolved key (after a revocation: the next request looks it up)."""
+        self._entries.clear()
+
     def put(self, key_hash: str, actor: Actor | None) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()

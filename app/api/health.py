@@ -1,21 +1,46 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and the catalogue of problem types: public, no API key."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from litestar import Response, get
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
 from sqlalchemy import literal, select
 
+from app.api.contract import BAD_REQUEST, NOT_FOUND, problem_responses
 from app.api.problems import catalogue
 from app.db import transaction
+from app.domain.errors import NotFound
 from app.runtime import Runtime
 
 
-@get("/health", tags=["operations"], summary="The process is up")
+class ProblemEntry(msgspec.Struct, kw_only=True):
+    """One problem type: what it means and what a client should do about it."""
+
+    title: str
+    status: int
+    description: str
+
+
+class ProblemTypeView(ProblemEntry, kw_only=True):
+    type: str
+
+
+@get("/health", tags=["operations"], summary="The process is up", operation_id="health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", tags=["operations"], summary="The database answers")
+@get(
+    "/ready",
+    tags=["operations"],
+    summary="The database answers",
+    operation_id="ready",
+    responses={503: ResponseSpec(data_container=dict[str, str], description="The database does not answer")},
+)
 async def ready(rt: Runtime) -> Response[dict[str, str]]:
     try:
         async with transaction(rt.engine, read_only=True) as conn:
@@ -25,7 +50,22 @@ async def ready(rt: Runtime) -> Response[dict[str, str]]:
     return Response({"status": "ready"})
 
 
-@get("/problems", tags=["operations"], summary="Catalogue of problem types")
-async def problems() -> dict[str, dict[str, object]]:
-    """Every ``type`` an error answer may carry, with its title and status."""
-    return catalogue()
+@get("/problems", tags=["operations"], summary="Catalogue of problem types", operation_id="listProblemTypes")
+async def problems() -> dict[str, ProblemEntry]:
+    """Every ``type`` an error answer may carry, with its title, status and description."""
+    return {uri: msgspec.convert(entry, ProblemEntry) for uri, entry in catalogue().items()}
+
+
+@get(
+    "/problems/{slug:str}",
+    tags=["operations"],
+    summary="What one problem type means",
+    operation_id="getProblemType",
+    responses=problem_responses([BAD_REQUEST, NOT_FOUND]),
+)
+async def problem(slug: Annotated[str, Parameter(max_length=100)]) -> ProblemTypeView:
+    """The ``type`` of an error answer, resolved: its title, status and what to do about it."""
+    entry = catalogue().get(f"/problems/{slug}")
+    if entry is None:
+        raise NotFound("problem type", slug)
+    return msgspec.convert({**entry, "type": f"/problems/{slug}"}, ProblemTypeView)

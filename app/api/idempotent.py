@@ -25,18 +25,25 @@ from app.runtime import Runtime
 
 log = structlog.get_logger("slotpool.api")
 AnyRequest = Request[Any, Any, Any]
-# Documented in OpenAPI as required; checked (with a problem answer) by run_idempotent, so
-# that a missing key is 400 ``idempotency-key-missing`` rather than a generic validation error.
+MAX_KEY_LENGTH = 255
+# Required (and documented so); checked by run_idempotent, with a problem answer, so that a
+# missing key is 400 ``idempotency-key-missing`` rather than a generic validation error.
 IdempotencyKey = Annotated[
     str | None,
     Parameter(
         header="Idempotency-Key",
-        required=False,
-        description="Required. Unique per intended change: a retry with the same key and body "
-        "replays the first answer; the same key with another body is refused.",
+        required=True,
+        description="Unique per intended change (a UUID is a good choice): a retry with the same "
+        "key and body replays the first answer; the same key with another body is refused.",
+        schema_extra={
+            "oneOf": None,
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": "^[\\x20-\\x7e]+$",
+        },
     ),
 ]
-MAX_KEY_LENGTH = 255
 
 
 class Caller(Protocol):

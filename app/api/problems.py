@@ -16,7 +16,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger("slotpool.api")
 
 # Stable slugs for errors raised by the framework, by HTTP status.
-_HTTP_SLUGS = {
+HTTP_SLUGS = {
     400: ("bad-request", "Request is malformed"),
     401: ("unauthorized", "Missing or invalid API key"),
     403: ("forbidden", "This API key may not do that"),
@@ -105,7 +105,7 @@ def on_validation_error(request: Request[Any, Any, Any], error: ValidationExcept
 
 def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     status = error.status_code
-    slug, title = _HTTP_SLUGS.get(status, ("http-error", "Request failed"))
+    slug, title = HTTP_SLUGS.get(status, ("http-error", "Request failed"))
     if status >= 500:
         slug, title = "internal-error", "Internal error"
     body = problem_body(request, status=status, slug=slug, title=title, detail=error.detail)
@@ -164,8 +164,61 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
+# What each type means and what to do about it, served by GET /problems/{type}.
+DESCRIPTIONS: dict[str, str] = {
+    "bad-request": "The request could not be read. Fix it before sending it again.",
+    "malformed-request": "The body is not valid JSON, not UTF-8, nested too deep, or holds a value "
+    "(NaN, an infinity, a NUL character) no field can take. Fix the body before sending it again.",
+    "conflict": "The change conflicts with the current state of the resource (a duplicate, or a "
+    "concurrent change). Read the resource again, then decide.",
+    "database-busy": "The database could not complete the request in time; nothing was changed. "
+    "Retry after the Retry-After delay with the same Idempotency-Key.",
+    "forbidden": "The API key is valid but may not do this: its scopes or its organisation's kind "
+    "do not allow it.",
+    "hold-expired": "The hold passed its expiry (or was expired by the platform): its space went back "
+    "on sale. Place a new hold.",
+    "hold-not-extendable": "The hold already expires at its limit: its maximum lifetime "
+    "(SLOTPOOL_HOLD_MAX_LIFETIME_SECONDS after it was placed) or the sailing's cut-off (``limit`` "
+    "says which). Confirm it before then, or place a new hold.",
+    "idempotency-key-in-flight": "A request with this Idempotency-Key is still being processed. "
+    "Retry later with the same key: you will get its answer.",
+    "idempotency-key-invalid": "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+    "idempotency-key-missing": "Every POST that changes something needs an Idempotency-Key header "
+    "(a fresh UUID per intended change, reused on retries).",
+    "idempotency-key-reused": "This Idempotency-Key was used with another request (another path or "
+    "body). Use a fresh key for a new request.",
+    "insufficient-capacity": "The sailing has less free space than asked: ``wanted`` and ``free`` "
+    "say how much. Ask for less, or pick another sailing.",
+    "internal-error": "The request failed on our side and nothing was changed. Quote request_id "
+    "when reporting it.",
+    "invalid-signature": "The carrier notification's signature is missing or does not match the "
+    "body under the shared secret.",
+    "invalid-state": "The resource's state does not allow this (``state`` says which it is in): "
+    "a released or confirmed hold, a cancelled booking, a revoked key...",
+    "malformed-notification": "The body is not a DCSA booking notification in a CloudEvents "
+    "envelope; ``errors`` lists what is wrong.",
+    "method-not-allowed": "This path does not answer this HTTP method.",
+    "not-acceptable": "The API answers JSON only (problem+json for errors).",
+    "not-found": "No such resource, or it is not yours: organisations see only their own.",
+    "not-this-carrier": "The API key's organisation is not linked to this carrier.",
+    "on-behalf-of-required": "A marketplace holds space for its shippers: name one in on_behalf_of "
+    "(register it first with POST /v1/shippers).",
+    "payload-too-large": "The body exceeds the size this API accepts.",
+    "precondition-failed": "The booking changed since you read it: read it again and send its new "
+    "ETag in If-Match.",
+    "precondition-required": "Amending a booking needs its ETag, as last read, in If-Match.",
+    "sailing-closed": "The sailing is past its cut-off, closed, departed or cancelled: no new space "
+    "or change is sold on it.",
+    "too-many-requests": "Slow down and retry after the Retry-After delay.",
+    "unauthorized": "Send a valid API key as 'Authorization: Bearer <key>'; this one is missing, "
+    "unknown or revoked.",
+    "unsupported-media-type": "Send the body as application/json (with a charset of utf-8 if any).",
+    "validation-error": "A field, query parameter or header is invalid; ``errors`` names each one and why.",
+}
+
+
 def catalogue() -> dict[str, dict[str, object]]:
-    """Every problem type this API may answer with, by ``type``."""
+    """Every problem type this API may answer with, by ``type``: title, status, description."""
     entries: dict[str, dict[str, object]] = {}
     pending: list[type[DomainError]] = [DomainError]
     while pending:
@@ -173,9 +226,12 @@ def catalogue() -> dict[str, dict[str, object]]:
         pending.extend(cls.__subclasses__())
         if cls is not DomainError:
             entries[problem_type(cls.slug)] = {"title": cls.title, "status": cls.status}
-    for status, (slug, title) in _HTTP_SLUGS.items():
+    for status, (slug, title) in HTTP_SLUGS.items():
         entries.setdefault(problem_type(slug), {"title": title, "status": status})
+    entries[problem_type("malformed-request")] = {"title": "Request is malformed", "status": 400}
     entries[problem_type("conflict")] = {"title": "Conflicts with the current state", "status": 409}
     entries[problem_type("database-busy")] = {"title": "Database is busy", "status": 503}
     entries[problem_type("internal-error")] = {"title": "Internal error", "status": 500}
+    for uri, entry in entries.items():
+        entry["description"] = DESCRIPTIONS.get(uri.removeprefix("/problems/"), str(entry["title"]))
     return dict(sorted(entries.items()))

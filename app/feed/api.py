@@ -9,6 +9,7 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, Scope
 from app.accounts.auth import requires
+from app.api.contract import API_KEY, answers
 from app.feed import reader as feed
 from app.feed.schemas import EventPage, EventTypeView
 from app.runtime import Runtime
@@ -18,14 +19,16 @@ class EventController(Controller):
     path = "/v1/events"
     tags = ["events"]
     guards = [requires(Scope.READ)]
+    security = API_KEY
 
-    @get("/", summary="Poll the events feed")
+    @get("/", summary="Poll the events feed", operation_id="listEvents", responses=answers())
     async def poll(
         self,
         rt: Runtime,
         actor: Actor,
         after: Annotated[
-            str | None, Parameter(description="The next_cursor of the previous page; omit to start")
+            str | None,
+            Parameter(max_length=200, description="The next_cursor of the previous page; omit to start"),
         ] = None,
         types: Annotated[
             list[str] | None,
@@ -43,7 +46,13 @@ class EventTypeController(Controller):
     path = "/v1/event-types"
     tags = ["events"]
     guards = [requires(Scope.READ)]
+    security = API_KEY
 
-    @get("/", summary="Every event type, with its payload schema and an example")
+    @get(
+        "/",
+        summary="Every event type, with its payload schema and an example",
+        operation_id="listEventTypes",
+        responses=answers(),
+    )
     async def catalogue(self) -> list[EventTypeView]:
         return feed.event_types()

@@ -12,8 +12,10 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
+from app.api.contract import API_KEY, LOCATION, answers
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain import trade_codes
+from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.inventory import service
 from app.inventory.schemas import (
     AllotmentCreate,
@@ -25,14 +27,21 @@ from app.inventory.schemas import (
     SailingView,
 )
 from app.runtime import Runtime
+from app.schemas import SizeType
 
 
 class SailingController(Controller):
     path = "/v1/sailings"
     tags = ["sailings"]
     guards = [requires(Scope.READ)]
+    security = API_KEY
 
-    @get("/", summary="Search open sailings with live free space and prices")
+    @get(
+        "/",
+        summary="Search open sailings with live free space and prices",
+        operation_id="searchSailings",
+        responses=answers(),
+    )
     async def search(
         self,
         rt: Runtime,
@@ -41,10 +50,10 @@ class SailingController(Controller):
         destination: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
         etd_from: datetime | None = None,
         etd_to: datetime | None = None,
-        size_type: Annotated[str | None, Parameter(min_length=4, max_length=4)] = None,
-        min_units: Annotated[int | None, Parameter(ge=1)] = None,
-        min_cbm: Decimal | None = None,
-        cursor: str | None = None,
+        size_type: SizeType | None = None,
+        min_units: Annotated[int | None, Parameter(ge=1, le=10_000)] = None,
+        min_cbm: Annotated[Decimal | None, Parameter(description="decimal, > 0", examples=[])] = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> SailingPage:
         return await service.search_sailings(
@@ -62,7 +71,12 @@ class SailingController(Controller):
             ),
         )
 
-    @get("/{sailing_id:uuid}", summary="Read one sailing")
+    @get(
+        "/{sailing_id:uuid}",
+        summary="Read one sailing",
+        operation_id="getSailing",
+        responses=answers(NotFound),
+    )
     async def read(self, sailing_id: uuid.UUID, rt: Runtime) -> SailingView:
         return await service.get_sailing(rt, sailing_id)
 
@@ -73,8 +87,14 @@ class InventoryAdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
+    security = API_KEY
 
-    @post("/carriers", summary="Register a carrier")
+    @post(
+        "/carriers",
+        summary="Register a carrier",
+        operation_id="createCarrier",
+        responses=answers(Conflict, InvalidRequest, body=True, idempotent=True),
+    )
     async def create_carrier(
         self,
         request: AnyRequest,
@@ -87,11 +107,17 @@ class InventoryAdminController(Controller):
             request, rt, actor, lambda finish: service.create_carrier(rt, data, finish), status=201
         )
 
-    @get("/carriers", summary="List carriers")
+    @get("/carriers", summary="List carriers", operation_id="listCarriers", responses=answers())
     async def list_carriers(self, rt: Runtime) -> list[CarrierView]:
         return await service.list_carriers(rt)
 
-    @post("/sailings", summary="Create a sailing")
+    @post(
+        "/sailings",
+        summary="Create a sailing",
+        operation_id="createSailing",
+        response_headers=[LOCATION],
+        responses=answers(Conflict, InvalidRequest, body=True, idempotent=True),
+    )
     async def create_sailing(
         self,
         request: AnyRequest,
@@ -109,7 +135,12 @@ class InventoryAdminController(Controller):
             headers=lambda view: {"Location": f"/v1/sailings/{view.id}"},
         )
 
-    @post("/sailings/{sailing_id:uuid}/allotments", summary="Add FCL units bought on a sailing")
+    @post(
+        "/sailings/{sailing_id:uuid}/allotments",
+        summary="Add FCL units bought on a sailing",
+        operation_id="addAllotment",
+        responses=answers(NotFound, Conflict, InvalidRequest, body=True, idempotent=True),
+    )
     async def add_allotment(
         self,
         request: AnyRequest,
@@ -123,7 +154,12 @@ class InventoryAdminController(Controller):
             request, rt, actor, lambda finish: service.add_allotment(rt, sailing_id, data, finish), status=201
         )
 
-    @post("/sailings/{sailing_id:uuid}/pools", summary="Open an LCL pool on a sailing")
+    @post(
+        "/sailings/{sailing_id:uuid}/pools",
+        summary="Open an LCL pool on a sailing",
+        operation_id="addPool",
+        responses=answers(NotFound, Conflict, InvalidRequest, body=True, idempotent=True),
+    )
     async def add_pool(
         self,
         request: AnyRequest,

@@ -7,6 +7,7 @@ from litestar.di import Provide
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
+from app.api.contract import API_KEY, answers
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.carrier_adapters.cache import CarrierAdapters
 from app.reconcile import service
@@ -20,8 +21,15 @@ class ReconcileAdminController(Controller):
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
     dependencies = {"adapters": Provide(provide_carrier_adapters)}
+    security = API_KEY
 
-    @post("/reconcile", summary="Apply pending carrier changes and poll carrier bookings now")
+    @post(
+        "/reconcile",
+        summary="Apply pending carrier changes and poll carrier bookings now",
+        status_code=200,
+        operation_id="reconcile",
+        responses=answers(idempotent=True),
+    )
     async def reconcile(
         self,
         request: AnyRequest,

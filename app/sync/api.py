@@ -11,12 +11,15 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
+from app.api.contract import API_KEY, answers
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.carrier_adapters.cache import CarrierAdapters
 from app.domain import trade_codes
+from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.runtime import Runtime
 from app.sync import notifications, service
 from app.sync.live import LiveSchedules, live_schedules
+from app.sync.notifications import MalformedNotification, NotThisCarrier, SignatureInvalid
 from app.sync.schemas import (
     CarrierAccountLink,
     CarrierAccountView,
@@ -39,12 +42,24 @@ class CarrierSyncAdminController(Controller):
     tags = ["admin"]
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
     dependencies = {"carrier_adapters": Provide(provide_carrier_adapters)}
+    security = API_KEY
 
-    @get("/carriers/health", summary="Sync health and circuit breaker of every carrier")
+    @get(
+        "/carriers/health",
+        summary="Sync health and circuit breaker of every carrier",
+        operation_id="carrierHealth",
+        responses=answers(),
+    )
     async def health(self, rt: Runtime, carrier_adapters: CarrierAdapters) -> list[CarrierHealthView]:
         return await service.carrier_health(rt, carrier_adapters)
 
-    @post("/carriers/{scac:str}/sync", summary="Sync one carrier now")
+    @post(
+        "/carriers/{scac:str}/sync",
+        summary="Sync one carrier now",
+        status_code=200,
+        operation_id="syncCarrier",
+        responses=answers(NotFound, idempotent=True),
+    )
     async def sync_carrier(
         self,
         request: AnyRequest,
@@ -62,7 +77,13 @@ class CarrierSyncAdminController(Controller):
             status=200,
         )
 
-    @post("/sync", summary="Sync every carrier now")
+    @post(
+        "/sync",
+        summary="Sync every carrier now",
+        status_code=200,
+        operation_id="syncCarriers",
+        responses=answers(idempotent=True),
+    )
     async def sync_all(
         self,
         request: AnyRequest,
@@ -76,7 +97,10 @@ class CarrierSyncAdminController(Controller):
         )
 
     @post(
-        "/carriers/{scac:str}/account", summary="Link a carrier to the organisation whose keys speak for it"
+        "/carriers/{scac:str}/account",
+        summary="Link a carrier to the organisation whose keys speak for it",
+        operation_id="linkCarrierAccount",
+        responses=answers(NotFound, Conflict, InvalidRequest, body=True, idempotent=True),
     )
     async def link_account(
         self,
@@ -109,8 +133,15 @@ class CarrierNotificationController(Controller):
     path = "/v1/carriers"
     tags = ["carriers"]
     guards = [requires(Scope.READ, OrgKind.CARRIER)]
+    security = API_KEY
 
-    @post("/{scac:str}/notifications", summary="Receive a DCSA booking notification", status_code=200)
+    @post(
+        "/{scac:str}/notifications",
+        summary="Receive a DCSA booking notification",
+        status_code=200,
+        operation_id="receiveCarrierNotification",
+        responses=answers(NotFound, NotThisCarrier, SignatureInvalid, MalformedNotification, body=True),
+    )
     async def receive(self, request: AnyRequest, scac: str, rt: Runtime, actor: Actor) -> NotificationReceipt:
         return await notifications.receive_booking_notification(
             rt, actor, scac, await request.body(), request.headers
@@ -121,8 +152,14 @@ class LiveScheduleController(Controller):
     path = "/v1/sailings/live"
     tags = ["sailings"]
     guards = [requires(Scope.READ)]
+    security = API_KEY
 
-    @get("/", summary="Ask every carrier now, each within its own timeout")
+    @get(
+        "/",
+        summary="Ask every carrier now, each within its own timeout",
+        operation_id="liveSchedules",
+        responses=answers(),
+    )
     async def live(
         self,
         rt: Runtime,

@@ -10,7 +10,9 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
+from app.api.contract import API_KEY, LOCATION, answers
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.runtime import Runtime
 from app.webhooks import service
 from app.webhooks.schemas import (
@@ -32,8 +34,17 @@ RECEIVERS = (OrgKind.SHIPPER, OrgKind.MARKETPLACE, OrgKind.OPERATOR)
 class WebhookEndpointController(Controller):
     path = "/v1/webhook-endpoints"
     tags = ["webhooks"]
+    security = API_KEY
 
-    @post("/", guards=[requires(Scope.WRITE, *RECEIVERS)], status_code=201, summary="Register an endpoint")
+    @post(
+        "/",
+        guards=[requires(Scope.WRITE, *RECEIVERS)],
+        status_code=201,
+        summary="Register an endpoint",
+        operation_id="createWebhookEndpoint",
+        response_headers=[LOCATION],
+        responses=answers(InvalidRequest, body=True, idempotent=True),
+    )
     async def create(
         self,
         request: AnyRequest,
@@ -53,22 +64,46 @@ class WebhookEndpointController(Controller):
             headers=lambda view: {"Location": f"/v1/webhook-endpoints/{view.id}"},
         )
 
-    @get("/", guards=[requires(Scope.READ, *RECEIVERS)], summary="List endpoints")
-    async def list(self, rt: Runtime, actor: Actor) -> list[EndpointView]:
+    @get(
+        "/",
+        guards=[requires(Scope.READ, *RECEIVERS)],
+        summary="List endpoints",
+        operation_id="listWebhookEndpoints",
+        responses=answers(),
+    )
+    async def index(self, rt: Runtime, actor: Actor) -> list[EndpointView]:
         return await service.list_endpoints(rt, actor)
 
-    @get("/{endpoint_id:uuid}", guards=[requires(Scope.READ, *RECEIVERS)], summary="Read an endpoint")
+    @get(
+        "/{endpoint_id:uuid}",
+        guards=[requires(Scope.READ, *RECEIVERS)],
+        summary="Read an endpoint",
+        operation_id="getWebhookEndpoint",
+        responses=answers(NotFound),
+    )
     async def read(self, endpoint_id: uuid.UUID, rt: Runtime, actor: Actor) -> EndpointView:
         return await service.get_endpoint(rt, actor, endpoint_id)
 
-    @patch("/{endpoint_id:uuid}", guards=[requires(Scope.WRITE, *RECEIVERS)], summary="Change an endpoint")
+    @patch(
+        "/{endpoint_id:uuid}",
+        guards=[requires(Scope.WRITE, *RECEIVERS)],
+        summary="Change an endpoint",
+        operation_id="changeWebhookEndpoint",
+        responses=answers(NotFound, InvalidRequest, body=True),
+    )
     async def change(
         self, endpoint_id: uuid.UUID, data: EndpointChange, rt: Runtime, actor: Actor
     ) -> EndpointView:
         """URL, event types, description, enabled. Disabling gives up deliveries not yet made."""
         return await service.change_endpoint(rt, actor, endpoint_id, data)
 
-    @delete("/{endpoint_id:uuid}", guards=[requires(Scope.WRITE, *RECEIVERS)], summary="Delete an endpoint")
+    @delete(
+        "/{endpoint_id:uuid}",
+        guards=[requires(Scope.WRITE, *RECEIVERS)],
+        summary="Delete an endpoint",
+        operation_id="deleteWebhookEndpoint",
+        responses=answers(NotFound),
+    )
     async def remove(self, endpoint_id: uuid.UUID, rt: Runtime, actor: Actor) -> None:
         await service.delete_endpoint(rt, actor, endpoint_id)
 
@@ -77,6 +112,8 @@ class WebhookEndpointController(Controller):
         guards=[requires(Scope.WRITE, *RECEIVERS)],
         status_code=200,
         summary="Rotate the signing secret",
+        operation_id="rotateWebhookSecret",
+        responses=answers(NotFound, body=True, idempotent=True),
     )
     async def rotate_secret(
         self,
@@ -101,13 +138,15 @@ class WebhookEndpointController(Controller):
         "/{endpoint_id:uuid}/attempts",
         guards=[requires(Scope.READ, *RECEIVERS)],
         summary="List delivery attempts",
+        operation_id="listWebhookAttempts",
+        responses=answers(NotFound),
     )
     async def attempts(
         self,
         endpoint_id: uuid.UUID,
         rt: Runtime,
         actor: Actor,
-        cursor: str | None = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> AttemptPage:
         """Newest first: status code, latency and error of each request sent."""
@@ -118,6 +157,8 @@ class WebhookEndpointController(Controller):
         guards=[requires(Scope.WRITE, *RECEIVERS)],
         status_code=202,
         summary="Send events again",
+        operation_id="redeliverWebhookEvents",
+        responses=answers(NotFound, Conflict, InvalidRequest, body=True, idempotent=True),
     )
     async def redeliver(
         self,
