@@ -18,7 +18,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from app.accounts.api import ApiKeyController, OrganisationAdminController, ShipperController
 from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
-from app.api.contract import ProblemSchemaPlugin
+from app.api.bodies import JsonRequest, NulRefusal
+from app.api.contract import DecimalSchemaPlugin, ProblemSchemaPlugin
 from app.api.health import health, problem, problems, ready
 from app.api.problems import EXCEPTION_HANDLERS
 from app.carrier_adapters.cache import CarrierAdapters
@@ -107,8 +108,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[
+            NulRefusal(),
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
+        request_class=JsonRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         # An injected runtime (tests) is usable at once, even where no lifespan runs.
         # One set of carrier adapters for the sync API and the jobs: the injected runtime's, if any.
@@ -132,7 +135,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 }
             ),
         ),
-        plugins=[SlotpoolCLIPlugin(), ProblemSchemaPlugin()],
+        plugins=[SlotpoolCLIPlugin(), ProblemSchemaPlugin(), DecimalSchemaPlugin()],
         logging_config=None,
         debug=False,
     )

@@ -25,7 +25,7 @@ from app.accounts.schemas import (
     ShipperPage,
 )
 from app.accounts.service import KeyCache
-from app.api.contract import API_KEY, answers
+from app.api.contract import API_KEY, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain.errors import Conflict, InvalidRequest, InvalidTransition, NotFound
 from app.runtime import Runtime
@@ -49,7 +49,9 @@ class OrganisationAdminController(Controller):
     async def create(
         self,
         request: AnyRequest,
-        data: OrganisationCreate,
+        data: Annotated[
+            OrganisationCreate, example_body(OrganisationCreate, name="Cart Co", kind="marketplace")
+        ],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -72,7 +74,7 @@ class OrganisationAdminController(Controller):
         self,
         request: AnyRequest,
         org_id: uuid.UUID,
-        data: ApiKeyCreate,
+        data: Annotated[ApiKeyCreate, example_body(ApiKeyCreate, name="checkout production")],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -100,7 +102,7 @@ class ShipperController(Controller):
     async def create(
         self,
         request: AnyRequest,
-        data: ShipperCreate,
+        data: Annotated[ShipperCreate, example_body(ShipperCreate, name="Exporter Ltd")],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -187,7 +189,7 @@ class ApiKeyController(Controller):
         self,
         request: AnyRequest,
         key_id: uuid.UUID,
-        data: ApiKeyRotation,
+        data: Annotated[ApiKeyRotation, example_body(ApiKeyRotation, overlap_seconds=3600)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,

@@ -18,7 +18,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.openapi.spec import Example, OpenAPIType, Schema
+from litestar.params import Body, BodyKwarg
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
@@ -26,6 +27,7 @@ from app.api.idempotent import IdempotencyKeyInvalid, IdempotencyKeyMissing
 from app.api.problems import HTTP_SLUGS, PROBLEM_MEDIA_TYPE, problem_type
 from app.domain.errors import DomainError
 from app.events.idempotency import IdempotencyKeyInFlight, IdempotencyKeyReused
+from app.schemas import DecimalLimits
 
 # Routes that need an API key; public ones (health, problems) leave it out.
 API_KEY: list[dict[str, list[str]]] = [{"apiKey": []}]
@@ -176,6 +178,25 @@ class ProblemSchemaPlugin(OpenAPISchemaPlugin):
         return problem_schema(marker.status, marker.uris)
 
 
+class DecimalSchemaPlugin(OpenAPISchemaPlugin):
+    """Writes a decimal field declaring :class:`app.schemas.DecimalLimits` as the string it is on
+    the wire, with its format and the pattern of its limits."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return any(isinstance(item, DecimalLimits) for item in field_definition.metadata)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        limits = next(item for item in field_definition.metadata if isinstance(item, DecimalLimits))
+        meta = next((item for item in field_definition.metadata if isinstance(item, msgspec.Meta)), None)
+        return Schema(
+            type=OpenAPIType.STRING,
+            format="decimal",  # type: ignore[arg-type]
+            pattern=limits.pattern,
+            description=meta.description if meta is not None else None,
+            examples=list(meta.examples) if meta is not None and meta.examples else None,
+        )
+
+
 def declared_types(responses: Mapping[int, ResponseSpec] | None) -> set[str]:
     """The problem types a route's ``responses=`` declares (for tests and the catalogue)."""
     found: set[str] = set()
@@ -184,3 +205,44 @@ def declared_types(responses: Mapping[int, ResponseSpec] | None) -> set[str]:
             if isinstance(item, ProblemTypes):
                 found.update(item.uris)
     return found
+
+
+_EXAMPLE_UUID = "5b0c7f0e-3a51-4f5e-9a3e-0d8f4b2a7c11"
+_EXAMPLE_TIME = "2026-12-01T09:30:00Z"
+
+
+def example_body(model: type[msgspec.Struct], **values: Any) -> BodyKwarg:
+    """The ``Body`` of a route's ``data``, documented with one example of ``model``: each
+    required field's declared example (or a plain value of its type), then ``values`` (a field
+    given None is left out)."""
+    schema = msgspec.json.schema(model)
+    example = {**_example(schema, schema.get("$defs", {})), **values}
+    value = {name: item for name, item in example.items() if item is not None}
+    body: BodyKwarg = Body(examples=[Example(summary=f"A {model.__name__}", value=value)])
+    return body
+
+
+def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        return _example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema:
+        return _example(next(s for s in schema["anyOf"] if s.get("type") != "null"), defs)
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: _example(properties[name], defs) for name in schema.get("required", [])}
+    if kind == "array":
+        return [_example(schema.get("items", {}), defs) for _ in range(schema.get("minItems", 0))]
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        return {"uuid": _EXAMPLE_UUID, "date-time": _EXAMPLE_TIME, "decimal": "1"}.get(
+            schema.get("format", ""), "text"
+        )
+    return None

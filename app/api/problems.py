@@ -8,7 +8,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 
 from app.domain.errors import DomainError
 
@@ -112,8 +112,13 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     return problem_response(request, status, body, headers=error.headers)
 
 
-def on_database_error(request: Request[Any, Any, Any], error: DBAPIError) -> Response[bytes]:
+def on_database_error(request: Request[Any, Any, Any], error: StatementError) -> Response[bytes]:
     """A backstop fired or the database is overloaded: never a 2xx, never a bare 500 page."""
+    if not isinstance(error, DBAPIError):
+        # A value no column type could bind (a date past year 9999 in UTC...): never sent.
+        if isinstance(error.orig, (OverflowError, ValueError)):
+            return _out_of_range(request, error)
+        return on_unexpected_error(request, error)
     if isinstance(error, IntegrityError):
         log.warning("db.integrity_error", error=str(error.orig))
         body = problem_body(
@@ -124,6 +129,9 @@ def on_database_error(request: Request[Any, Any, Any], error: DBAPIError) -> Res
             detail="the change conflicts with the current state; read it again and retry",
         )
         return problem_response(request, 409, body)
+    if isinstance(error, DataError):
+        # A value the schema let through but a column cannot take: the statement wrote nothing.
+        return _out_of_range(request, error)
     if isinstance(error, OperationalError) or _is_retryable(error):
         log.warning("db.busy", error=str(error.orig))
         body = problem_body(
@@ -135,6 +143,18 @@ def on_database_error(request: Request[Any, Any, Any], error: DBAPIError) -> Res
         )
         return problem_response(request, 503, body, headers={"Retry-After": "1"})
     return on_unexpected_error(request, error)
+
+
+def _out_of_range(request: Request[Any, Any, Any], error: StatementError) -> Response[bytes]:
+    log.warning("db.value_refused", error=str(error.orig))
+    body = problem_body(
+        request,
+        status=422,
+        slug="validation-error",
+        title="Request is invalid",
+        detail="a value is out of the range the service can store",
+    )
+    return problem_response(request, 422, body)
 
 
 def _is_retryable(error: DBAPIError) -> bool:
@@ -159,7 +179,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: on_domain_error,
     ValidationException: on_validation_error,
     HTTPException: on_http_error,
-    DBAPIError: on_database_error,
+    StatementError: on_database_error,
     Exception: on_unexpected_error,
 }
 

@@ -388,9 +388,19 @@ async def abandon(rt: Runtime, lease: Lease) -> None:
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """SHA-256 over method, path and body, each length-prefixed so no two requests collide."""
+    """SHA-256 over method, path and body, each length-prefixed so no two requests collide. A
+    JSON body counts by its content: the same keys in another order, or other blanks, make the
+    same fingerprint."""
     digest = hashlib.sha256()
-    for part in (method.encode(), path.encode(), body):
+    for part in (method.encode(), path.encode(), canonical(body)):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def canonical(body: bytes) -> bytes:
+    """A JSON body re-encoded with its object keys sorted and no blanks; any other body as is."""
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return body

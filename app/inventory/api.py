@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
-from app.api.contract import API_KEY, LOCATION, answers
+from app.api.contract import API_KEY, LOCATION, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain import trade_codes
 from app.domain.errors import Conflict, InvalidRequest, NotFound
@@ -27,7 +26,7 @@ from app.inventory.schemas import (
     SailingView,
 )
 from app.runtime import Runtime
-from app.schemas import SizeType
+from app.schemas import QUANTITY_LIMITS, Moment, SizeType
 
 
 class SailingController(Controller):
@@ -48,11 +47,22 @@ class SailingController(Controller):
         actor: Actor,
         origin: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
         destination: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
-        etd_from: datetime | None = None,
-        etd_to: datetime | None = None,
+        etd_from: Moment | None = None,
+        etd_to: Moment | None = None,
         size_type: SizeType | None = None,
         min_units: Annotated[int | None, Parameter(ge=1, le=10_000)] = None,
-        min_cbm: Annotated[Decimal | None, Parameter(description="decimal, > 0", examples=[])] = None,
+        min_cbm: Annotated[
+            Decimal | None,
+            Parameter(
+                description="decimal, > 0, three places at most",
+                schema_extra={
+                    "oneOf": None,
+                    "type": "string",
+                    "format": "decimal",
+                    "pattern": QUANTITY_LIMITS.pattern,
+                },
+            ),
+        ] = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> SailingPage:
@@ -98,7 +108,7 @@ class InventoryAdminController(Controller):
     async def create_carrier(
         self,
         request: AnyRequest,
-        data: CarrierCreate,
+        data: Annotated[CarrierCreate, example_body(CarrierCreate, name="Maersk")],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -121,7 +131,18 @@ class InventoryAdminController(Controller):
     async def create_sailing(
         self,
         request: AnyRequest,
-        data: SailingCreate,
+        data: Annotated[
+            SailingCreate,
+            example_body(
+                SailingCreate,
+                service_code="TP1",
+                vessel_name="MAERSK ESSEX",
+                voyage_number="0421E",
+                port_of_discharge="USLAX",
+                eta="2026-12-15T09:30:00Z",
+                cut_off="2026-11-30T12:00:00Z",
+            ),
+        ],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -145,7 +166,7 @@ class InventoryAdminController(Controller):
         self,
         request: AnyRequest,
         sailing_id: uuid.UUID,
-        data: AllotmentCreate,
+        data: Annotated[AllotmentCreate, example_body(AllotmentCreate, size_type="42G1", units=20)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -164,7 +185,10 @@ class InventoryAdminController(Controller):
         self,
         request: AnyRequest,
         sailing_id: uuid.UUID,
-        data: PoolCreate,
+        data: Annotated[
+            PoolCreate,
+            example_body(PoolCreate, size_type="42G1", rate_per_revenue_tonne="80.00", minimum="120.00"),
+        ],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,

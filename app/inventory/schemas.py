@@ -11,14 +11,16 @@ import msgspec
 
 from app.schemas import (
     Currency,
+    Moment,
     Money,
-    NonNegativeDecimal,
+    NonNegativeMoney,
     PositiveDecimal,
+    PositiveMoney,
     Scac,
     SizeType,
     Text,
     UnLocode,
-    require_positive,
+    check_decimals,
 )
 
 CutOffCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", examples=["DCO", "FCO", "LCO"])]
@@ -48,37 +50,37 @@ class SailingCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     voyage_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     port_of_loading: UnLocode
     port_of_discharge: UnLocode
-    etd: datetime
-    eta: datetime
+    etd: Moment
+    eta: Moment
     # DCSA cut-off codes (CutOffDateTimeCodeList): DCO, VCO, FCO, LCO, ...
-    cut_offs: dict[CutOffCode, datetime] = msgspec.field(default_factory=dict)
+    cut_offs: dict[CutOffCode, Moment] = msgspec.field(default_factory=dict)
     # When sales stop; defaults to the earliest cut-off given, else 24 h before ETD.
-    cut_off: datetime | None = None
+    cut_off: Moment | None = None
 
 
 class AllotmentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     size_type: SizeType
     units: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
-    rate: PositiveDecimal
+    rate: PositiveMoney
     currency: Currency
 
     def __post_init__(self) -> None:
-        require_positive(self, "rate")
+        check_decimals(self)
 
 
 class PoolCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """LCL space drawn container by container from the allotment of the same size-type."""
 
     size_type: SizeType
-    rate_per_revenue_tonne: PositiveDecimal
-    minimum: NonNegativeDecimal
+    rate_per_revenue_tonne: PositiveMoney
+    minimum: NonNegativeMoney
     currency: Currency
     # Usable space and payload per container; defaults follow the container length.
     usable_cbm: PositiveDecimal | None = None
     payload_kg: PositiveDecimal | None = None
 
     def __post_init__(self) -> None:
-        require_positive(self, "rate_per_revenue_tonne", "usable_cbm", "payload_kg", allow_zero=("minimum",))
+        check_decimals(self)
 
 
 class FclSpace(msgspec.Struct, kw_only=True):

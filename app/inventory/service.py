@@ -32,7 +32,7 @@ from app.inventory.schemas import (
 )
 from app.pagination import decode_cursor, encode_cursor
 from app.runtime import Runtime
-from app.schemas import Money
+from app.schemas import QUANTITY_LIMITS, Money
 
 V = TypeVar("V", bound=msgspec.Struct)
 
@@ -215,8 +215,8 @@ async def get_sailing(rt: Runtime, sailing_id: uuid.UUID) -> SailingView:
 
 
 async def search_sailings(rt: Runtime, search: SailingSearch) -> SailingPage:
-    if search.min_cbm is not None and not search.min_cbm > 0:
-        raise InvalidRequest("min_cbm", "min_cbm must be a decimal > 0")
+    if search.min_cbm is not None and (why := QUANTITY_LIMITS.refusal(search.min_cbm)) is not None:
+        raise InvalidRequest("min_cbm", f"min_cbm {why}")
     min_volume = to_milli(search.min_cbm, "min_cbm") if search.min_cbm else None
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.search_sailings(

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
-from app.api.contract import API_KEY, ETAG, LOCATION, answers
+from app.api.contract import API_KEY, ETAG, LOCATION, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain.errors import (
     HoldExpired,
@@ -53,6 +53,16 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page")]
 Cursor = Annotated[str | None, Parameter(max_length=200, description="next_cursor of the previous page")]
 
 
+CARGO_EXAMPLE = {
+    "description": "Wooden furniture",
+    "hs_code": "940360",
+    "packages": 40,
+    "gross_kg": "18500",
+    "cbm": "52.4",
+}
+PARTIES_EXAMPLE = {"shipper": {"name": "Exporter Ltd"}, "consignee": {"name": "Importer Inc"}}
+
+
 class HoldController(Controller):
     path = "/v1/holds"
     tags = ["holds"]
@@ -78,7 +88,7 @@ class HoldController(Controller):
     async def place(
         self,
         request: AnyRequest,
-        data: HoldCreate,
+        data: Annotated[HoldCreate, example_body(HoldCreate, size_type="42G1", units=2, ttl_seconds=600)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -159,7 +169,7 @@ class HoldController(Controller):
         self,
         request: AnyRequest,
         hold_id: uuid.UUID,
-        data: HoldExtend,
+        data: Annotated[HoldExtend, example_body(HoldExtend)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -189,7 +199,7 @@ class HoldController(Controller):
         self,
         request: AnyRequest,
         hold_id: uuid.UUID,
-        data: HoldConfirm,
+        data: Annotated[HoldConfirm, example_body(HoldConfirm, cargo=CARGO_EXAMPLE, parties=PARTIES_EXAMPLE)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -267,7 +277,7 @@ class BookingController(Controller):
     async def amend(
         self,
         reference: Reference,
-        data: BookingAmend,
+        data: Annotated[BookingAmend, example_body(BookingAmend, units=3)],
         rt: Runtime,
         actor: Actor,
         if_match: IfMatch = None,

@@ -11,7 +11,7 @@ import msgspec
 
 from app.domain import trade_codes
 from app.domain.states import BookingState, HoldState, Load
-from app.schemas import Money, PositiveDecimal, SizeType, require_positive
+from app.schemas import Money, PositiveDecimal, SizeType, check_decimals
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0, le=10_000)]
 # At most a day: the configured maximum (SLOTPOOL_HOLD_TTL_MAX_SECONDS) is checked beside it.
@@ -32,7 +32,7 @@ class HoldCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     on_behalf_of: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
-        require_positive(self, "cbm", "kg")
+        check_decimals(self)
 
 
 class HoldExtend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -103,7 +103,7 @@ class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dangerous_goods: list[DangerousGoods] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
-        require_positive(self, "gross_kg", "cbm")
+        check_decimals(self)
 
 
 class Party(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -153,7 +153,7 @@ class BookingAmend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     parties: Parties | None = None
 
     def __post_init__(self) -> None:
-        require_positive(self, "cbm", "kg")
+        check_decimals(self)
 
 
 class BookingView(msgspec.Struct, kw_only=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,12 +10,13 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
-from app.api.contract import API_KEY, answers
+from app.api.contract import API_KEY, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.carrier_adapters.cache import CarrierAdapters
 from app.domain import trade_codes
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.runtime import Runtime
+from app.schemas import Moment
 from app.sync import notifications, service
 from app.sync.live import LiveSchedules, live_schedules
 from app.sync.notifications import MalformedNotification, NotThisCarrier, SignatureInvalid
@@ -106,7 +106,7 @@ class CarrierSyncAdminController(Controller):
         self,
         request: AnyRequest,
         scac: str,
-        data: CarrierAccountLink,
+        data: Annotated[CarrierAccountLink, example_body(CarrierAccountLink)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -165,8 +165,8 @@ class LiveScheduleController(Controller):
         rt: Runtime,
         origin: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
         destination: Annotated[str | None, Parameter(pattern=trade_codes.UN_LOCODE)] = None,
-        etd_from: datetime | None = None,
-        etd_to: datetime | None = None,
+        etd_from: Moment | None = None,
+        etd_to: Moment | None = None,
     ) -> LiveSchedules:
         """Sailings as the carriers offer them this moment (not yet bookable here), and how each
         carrier answered: ok, timeout, error or circuit_open."""

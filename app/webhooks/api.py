@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
-from app.api.contract import API_KEY, LOCATION, answers
+from app.api.contract import API_KEY, LOCATION, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.runtime import Runtime
@@ -48,7 +48,9 @@ class WebhookEndpointController(Controller):
     async def create(
         self,
         request: AnyRequest,
-        data: EndpointCreate,
+        data: Annotated[
+            EndpointCreate, example_body(EndpointCreate, event_types=["hold.expired", "booking.rolled"])
+        ],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -92,7 +94,11 @@ class WebhookEndpointController(Controller):
         responses=answers(NotFound, InvalidRequest, body=True),
     )
     async def change(
-        self, endpoint_id: uuid.UUID, data: EndpointChange, rt: Runtime, actor: Actor
+        self,
+        endpoint_id: uuid.UUID,
+        data: Annotated[EndpointChange, example_body(EndpointChange, enabled=True)],
+        rt: Runtime,
+        actor: Actor,
     ) -> EndpointView:
         """URL, event types, description, enabled. Disabling gives up deliveries not yet made."""
         return await service.change_endpoint(rt, actor, endpoint_id, data)
@@ -119,7 +125,7 @@ class WebhookEndpointController(Controller):
         self,
         request: AnyRequest,
         endpoint_id: uuid.UUID,
-        data: SecretRotation,
+        data: Annotated[SecretRotation, example_body(SecretRotation, overlap_seconds=86400)],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,
@@ -164,7 +170,9 @@ class WebhookEndpointController(Controller):
         self,
         request: AnyRequest,
         endpoint_id: uuid.UUID,
-        data: Redelivery,
+        data: Annotated[
+            Redelivery, example_body(Redelivery, since="2026-12-01T00:00:00Z", until="2026-12-01T06:00:00Z")
+        ],
         rt: Runtime,
         actor: Actor,
         idempotency_key: IdempotencyKey,

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.schemas import Moment
+
 Url = Annotated[
     str,
     msgspec.Meta(
@@ -87,8 +89,8 @@ class Redelivery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     types it subscribes to."""
 
     event_id: uuid.UUID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
 
 
 class RedeliveryScheduled(msgspec.Struct, kw_only=True):
