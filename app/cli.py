@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,10 +14,11 @@ from litestar.plugins import CLIPluginProtocol
 
 from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
-from app.accounts.schemas import ApiKeyCreate, OrganisationCreate
+from app.accounts.schemas import ApiKeyCreate, ApiKeyRotation, ApiKeyView, OrganisationView
 from app.config import Settings
 from app.db import create_engine
 from app.demo import seed_demo
+from app.domain.errors import DomainError
 from app.jobs.worker import run_worker
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
@@ -38,19 +40,87 @@ def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
 
 @click.command("create-api-key")
 @click.option("--organisation", "org_name", default="Operations", show_default=True)
-@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), default="operator", show_default=True)
+@click.option("--organisation-id", "org_id", type=click.UUID, default=None, help="An existing organisation.")
+@click.option(
+    "--kind", type=click.Choice([k.value for k in OrgKind]), default=None, help="[default: operator]"
+)
 @click.option("--name", default="bootstrap", show_default=True, help="A label for the key.")
-def create_api_key_command(org_name: str, kind: str, name: str) -> None:
-    """Create an organisation and an API key for it; the key is printed once, never stored."""
+def create_api_key_command(org_name: str, org_id: uuid.UUID | None, kind: str | None, name: str) -> None:
+    """Add an API key to the organisation named (or given by id), creating it if there is none;
+    the key is printed once, never stored."""
 
-    async def work(rt: Runtime) -> str:
-        org = await accounts.create_organisation(rt, OrganisationCreate(name=org_name, kind=OrgKind(kind)))
-        created = await accounts.create_api_key(rt, org.id, ApiKeyCreate(name=name))
-        assert created.key is not None
-        return created.key
+    async def work(rt: Runtime) -> tuple[str, OrganisationView, bool]:
+        org, created = await accounts.organisation_for_key(
+            rt, org_id=org_id, name=org_name, kind=OrgKind(kind) if kind else None
+        )
+        issued = await accounts.create_api_key(rt, org.id, ApiKeyCreate(name=name))
+        assert issued.key is not None
+        return issued.key, org, created
 
-    key = _run(work)
-    click.echo(f"{kind} organisation '{org_name}' created. API key (shown once):\n{key}")
+    try:
+        key, org, created = _run(work)
+    except DomainError as error:
+        raise click.ClickException(error.detail) from None
+    what = "created" if created else "found"
+    click.echo(f"{org.kind} organisation '{org.name}' ({org.id}) {what}. API key (shown once):\n{key}")
+
+
+@click.group("api-keys")
+def api_keys_group() -> None:
+    """List, revoke and rotate API keys (any organisation's)."""
+
+
+@api_keys_group.command("list")
+@click.option(
+    "--organisation-id", "org_id", type=click.UUID, default=None, help="One organisation's keys only."
+)
+def list_keys_command(org_id: uuid.UUID | None) -> None:
+    """Every key, newest first: id, organisation, name, prefix, scopes, revoked."""
+
+    async def work(rt: Runtime) -> list[ApiKeyView]:
+        keys: list[ApiKeyView] = []
+        cursor = None
+        while True:
+            page = await accounts.list_api_keys(rt, org_id, cursor=cursor, limit=200)
+            keys.extend(page.items)
+            if page.next_cursor is None:
+                return keys
+            cursor = page.next_cursor
+
+    for key in _run(work):
+        revoked = key.revoked_at.isoformat() if key.revoked_at else "-"
+        scopes = ",".join(key.scopes)
+        click.echo(
+            f"{key.id}  {key.organisation_id}  {key.prefix}...  {scopes}  revoked:{revoked}  {key.name}"
+        )
+
+
+@api_keys_group.command("revoke")
+@click.argument("key_id", type=click.UUID)
+def revoke_key_command(key_id: uuid.UUID) -> None:
+    """Refuse the key from now on."""
+    try:
+        key = _run(lambda rt: accounts.revoke_api_key(rt, None, key_id))
+    except DomainError as error:
+        raise click.ClickException(error.detail) from None
+    assert key.revoked_at is not None
+    click.echo(f"API key {key.id} ({key.prefix}...) refused since {key.revoked_at.isoformat()}.")
+
+
+@api_keys_group.command("rotate")
+@click.argument("key_id", type=click.UUID)
+@click.option("--overlap-seconds", type=click.IntRange(0, 7 * 86400), default=0, show_default=True)
+def rotate_key_command(key_id: uuid.UUID, overlap_seconds: int) -> None:
+    """A new key with the same name and scopes; the old one stops after the overlap."""
+    rotation = ApiKeyRotation(overlap_seconds=overlap_seconds)
+    try:
+        rotated = _run(lambda rt: accounts.rotate_api_key(rt, None, key_id, rotation))
+    except DomainError as error:
+        raise click.ClickException(error.detail) from None
+    click.echo(
+        f"API key {key_id} refused from {rotated.previous_key_revoked_at.isoformat()}. "
+        f"New key {rotated.id} (shown once):\n{rotated.key}"
+    )
 
 
 @click.command("seed-demo")
@@ -84,5 +154,12 @@ def worker_command() -> None:
 
 class SlotpoolCLIPlugin(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
-        for command in (create_api_key_command, seed_demo_command, check_invariants_command, worker_command):
+        commands = (
+            create_api_key_command,
+            api_keys_group,
+            seed_demo_command,
+            check_invariants_command,
+            worker_command,
+        )
+        for command in commands:
             cli.add_command(command)

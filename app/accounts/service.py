@@ -62,6 +62,31 @@ async def create_organisation(
     return view
 
 
+async def organisation_for_key(
+    rt: Runtime, *, org_id: uuid.UUID | None, name: str, kind: OrgKind | None
+) -> tuple[OrganisationView, bool]:
+    """The organisation a new key goes to, and whether it was created: the one with ``org_id``,
+    else the only one called ``name`` (of ``kind``, if given), else a new one (an operator
+    unless ``kind`` says otherwise). Two of that name, or one of another kind, is refused."""
+    async with transaction(rt.engine, read_only=True) as conn:
+        if org_id is not None:
+            row = await repository.get_organisation(conn, org_id)
+            if row is None:
+                raise NotFound("organisation", org_id)
+            found = [row]
+        else:
+            found = await repository.organisations_named(conn, name)
+    if len(found) > 1:
+        raise Conflict(f"{len(found)} organisations are called {name!r}: name one with --organisation-id")
+    if found:
+        view = organisation_view(found[0])
+        if kind is not None and view.kind is not kind:
+            raise InvalidRequest("kind", f"{view.name!r} is a {view.kind} organisation, not a {kind}")
+        return view, False
+    created = await create_organisation(rt, OrganisationCreate(name=name, kind=kind or OrgKind.OPERATOR))
+    return created, True
+
+
 def organisation_view(row: AnyRow) -> OrganisationView:
     return OrganisationView(
         id=row.id,

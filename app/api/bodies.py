@@ -12,6 +12,7 @@ the query string.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -79,6 +80,17 @@ def _invalid(field: str, message: str) -> ValidationException:
     return ValidationException(
         detail=f"{field}: {message}", extra=[{"key": field, "source": "body", "message": message}]
     )
+
+
+def with_offsets(**moments: datetime | None) -> None:
+    """Refuse query times without a UTC offset (Litestar parses query times leniently)."""
+    naive = [name for name, value in moments.items() if value is not None and value.tzinfo is None]
+    if naive:
+        message = "needs a UTC offset, such as 2026-12-01T09:30:00Z"
+        raise ValidationException(
+            detail="; ".join(f"{name}: {message}" for name in naive),
+            extra=[{"key": name, "source": "query", "message": message} for name in naive],
+        )
 
 
 class NulRefusal(ASGIMiddleware):

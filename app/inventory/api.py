@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
+from app.api.bodies import with_offsets
 from app.api.contract import API_KEY, LOCATION, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.domain import trade_codes
@@ -66,6 +67,7 @@ class SailingController(Controller):
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> SailingPage:
+        with_offsets(etd_from=etd_from, etd_to=etd_to)
         return await service.search_sailings(
             rt,
             service.SailingSearch(

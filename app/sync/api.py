@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
+from app.api.bodies import with_offsets
 from app.api.contract import API_KEY, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.carrier_adapters.cache import CarrierAdapters
@@ -170,5 +171,6 @@ class LiveScheduleController(Controller):
     ) -> LiveSchedules:
         """Sailings as the carriers offer them this moment (not yet bookable here), and how each
         carrier answered: ok, timeout, error or circuit_open."""
+        with_offsets(etd_from=etd_from, etd_to=etd_to)
         query = ScheduleQuery(origin=origin, destination=destination, etd_from=etd_from, etd_to=etd_to)
         return await live_schedules(rt, query)

@@ -45,7 +45,7 @@ def decode(scac: str, content: bytes | msgspec.Raw, kind: type[T]) -> T:
     """Decode a carrier's JSON answer into `kind`, or raise MalformedCarrierAnswer."""
     try:
         return msgspec.json.decode(content, type=kind)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedCarrierAnswer(scac, f"{kind.__name__}: {exc}") from exc
 
 
