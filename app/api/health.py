@@ -10,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy import literal, select
 
-from app.api.contract import BAD_REQUEST, NOT_FOUND, problem_responses
+from app.api.contract import BAD_REQUEST, NOT_FOUND, VALIDATION, problem_responses
 from app.api.problems import catalogue
 from app.db import transaction
 from app.domain.errors import NotFound
@@ -61,7 +61,7 @@ async def problems() -> dict[str, ProblemEntry]:
     tags=["operations"],
     summary="What one problem type means",
     operation_id="getProblemType",
-    responses=problem_responses([BAD_REQUEST, NOT_FOUND]),
+    responses=problem_responses([BAD_REQUEST, NOT_FOUND, VALIDATION]),
 )
 async def problem(slug: Annotated[str, Parameter(max_length=100)]) -> ProblemTypeView:
     """The ``type`` of an error answer, resolved: its title, status and what to do about it."""
