@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, literal, tuple_
 
@@ -44,3 +45,15 @@ def newest_first(query: Select[Any], table: Table, before: tuple[datetime, uuid.
             < tuple_(literal(before[0], UtcDateTime()), literal(before[1]))
         )
     return query.order_by(table.c.created_at.desc(), table.c.id.desc())
+
+
+Row = TypeVar("Row")
+
+
+def page_of(
+    rows: Sequence[Row], limit: int, position: Callable[[Row], tuple[datetime, uuid.UUID]]
+) -> tuple[list[Row], str | None]:
+    """The first ``limit`` of ``rows`` (read ``limit + 1`` of them) and the cursor of the page
+    after them, None when there is none."""
+    page = list(rows[:limit])
+    return page, encode_cursor(*position(page[-1])) if len(rows) > limit else None

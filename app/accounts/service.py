@@ -28,7 +28,7 @@ from app.accounts.schemas import (
 from app.db import autocommit, transaction
 from app.domain.errors import Conflict, InvalidRequest, InvalidTransition, NotFound
 from app.events.idempotency import Finish
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, page_of
 from app.runtime import Runtime
 
 
@@ -149,8 +149,7 @@ async def list_shippers(
         rows = await repository.list_shippers(
             conn, marketplace.organisation_id, external_id=external_id, before=before, limit=limit + 1
         )
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
     return ShipperPage(items=[organisation_view(row) for row in page], next_cursor=next_cursor)
 
 
@@ -216,8 +215,7 @@ async def list_api_keys(
     before = decode_cursor(cursor)
     async with transaction(rt.engine, read_only=True) as conn:
         rows = await repository.list_api_keys(conn, owner, before=before, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
     return ApiKeyPage(items=[api_key_view(row) for row in page], next_cursor=next_cursor)
 
 

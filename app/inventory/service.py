@@ -30,7 +30,7 @@ from app.inventory.schemas import (
     SailingPage,
     SailingView,
 )
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, page_of
 from app.runtime import Runtime
 from app.schemas import QUANTITY_LIMITS, Money
 
@@ -232,9 +232,8 @@ async def search_sailings(rt: Runtime, search: SailingSearch) -> SailingPage:
             after=decode_cursor(search.cursor),
             limit=search.limit + 1,
         )
-        page = rows[: search.limit]
+        page, next_cursor = page_of(rows, search.limit, lambda row: (row.etd, row.id))
         views = await _views(conn, page)
-    next_cursor = encode_cursor(page[-1].etd, page[-1].id) if len(rows) > search.limit else None
     return SailingPage(items=views, next_cursor=next_cursor)
 
 

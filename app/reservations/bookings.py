@@ -27,7 +27,7 @@ from app.domain.units import from_milli, to_milli
 from app.events import outbox
 from app.events.idempotency import Finish
 from app.inventory import repository as inventory
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, page_of
 from app.reservations import repository, space
 from app.reservations.holds import why_not_active
 from app.reservations.repository import BookingInContext, BookingRow
@@ -136,10 +136,7 @@ async def list_bookings(
         rows = await repository.list_bookings(
             conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
         )
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(page[-1].created_at, page[-1].id)
+    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
     return BookingPage(items=[booking_view(r) for r in page], next_cursor=next_cursor)
 
 

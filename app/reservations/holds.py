@@ -23,7 +23,7 @@ from app.domain.hold_plan import HoldPlan, HoldTerms
 from app.domain.states import HoldState
 from app.events import idempotency, outbox
 from app.events.idempotency import Finish
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, page_of
 from app.reservations import repository, space
 from app.reservations.repository import HoldRow, Placement
 from app.reservations.schemas import HoldCreate, HoldExtend, HoldPage, HoldView
@@ -153,8 +153,7 @@ async def list_holds(
         rows = await repository.list_holds(
             conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
         )
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
     return HoldPage(items=[hold_view(row) for row in page], next_cursor=next_cursor)
 
 

@@ -448,22 +448,25 @@ async def set_hold_expiry(conn: AsyncConnection, hold_id: uuid.UUID, expires_at:
 
 
 async def list_holds(
-    conn: AsyncConnection,
-    actor: Actor,
-    *,
-    state: str | None,
-    sailing_id: uuid.UUID | None,
-    before: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[HoldRow]:
+    conn: AsyncConnection, actor: Actor, *, state: str | None, sailing_id: uuid.UUID | None,
+    before: tuple[datetime, uuid.UUID] | None, limit: int,
+) -> list[HoldRow]:  # fmt: skip
     """The actor's holds, newest first, from before the cursor's position."""
-    query = select(holds).where(visible_to(holds, actor))
+    rows = await _listed(conn, holds, actor, state, sailing_id, before, limit)
+    return [hold_row(row) for row in rows]
+
+
+async def _listed(
+    conn: AsyncConnection, table: Table, actor: Actor, state: str | None, sailing_id: uuid.UUID | None,
+    before: tuple[datetime, uuid.UUID] | None, limit: int,
+) -> list[Any]:  # fmt: skip
+    """Rows of holds or bookings the actor sees, filtered, newest first."""
+    query = select(table).where(visible_to(table, actor))
     if state:
-        query = query.where(holds.c.state == state)
+        query = query.where(table.c.state == state)
     if sailing_id:
-        query = query.where(holds.c.sailing_id == sailing_id)
-    query = newest_first(query, holds, before).limit(limit)
-    return [hold_row(row) for row in await conn.execute(query)]
+        query = query.where(table.c.sailing_id == sailing_id)
+    return list((await conn.execute(newest_first(query, table, before).limit(limit))).all())
 
 
 # --- bookings -------------------------------------------------------------------------------
@@ -542,18 +545,8 @@ async def update_booking(
 
 
 async def list_bookings(
-    conn: AsyncConnection,
-    actor: Actor,
-    *,
-    state: str | None,
-    sailing_id: uuid.UUID | None,
-    before: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[BookingRow]:
-    query = select(bookings).where(visible_to(bookings, actor))
-    if state:
-        query = query.where(bookings.c.state == state)
-    if sailing_id:
-        query = query.where(bookings.c.sailing_id == sailing_id)
-    query = newest_first(query, bookings, before).limit(limit)
-    return [booking_row(row) for row in await conn.execute(query)]
+    conn: AsyncConnection, actor: Actor, *, state: str | None, sailing_id: uuid.UUID | None,
+    before: tuple[datetime, uuid.UUID] | None, limit: int,
+) -> list[BookingRow]:  # fmt: skip
+    rows = await _listed(conn, bookings, actor, state, sailing_id, before, limit)
+    return [booking_row(row) for row in rows]
