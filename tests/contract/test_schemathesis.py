@@ -53,7 +53,7 @@ def schemathesis(url: str, key: str, report: Path) -> subprocess.CompletedProces
         "--report-junit-path", str(report),
     ]  # fmt: skip
     environment = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=environment)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=report.parent, env=environment)
 
 
 async def test_schemathesis_finds_no_server_error_and_nothing_undocumented(
