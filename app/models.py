@@ -2,6 +2,7 @@
 
 from app.accounts.models import ApiKey, Organisation
 from app.carrier_adapters.models import CarrierCounter, CarrierDocument, CarrierRelease
+from app.consolidation.models import ConsolidationContainer
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
@@ -35,6 +36,7 @@ __all__ = [
     "CarrierNotification",
     "CarrierRelease",
     "CarrierSyncState",
+    "ConsolidationContainer",
     "FeedCursor",
     "Hold",
     "IdempotencyRecord",

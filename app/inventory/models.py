@@ -113,3 +113,5 @@ class Pool(Base):
     rate: Mapped[Decimal] = mapped_column(MONEY)
     minimum: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
+    # Set when the pool closed at its LCL cut-off: no new holds or amendments after it.
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -104,5 +104,10 @@ class Booking(ClaimedSpace, Base):
     # space (rolled by a carrier's cut or cancellation, declined by the carrier): one link for
     # every cause, read by the API view and carried by the booking's event.
     offered_hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id"))
+    # LCL only, once its pool closed: the container it travels in and its house bill of lading.
+    container_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("consolidation_containers.id"), index=True
+    )
+    house_bill_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
