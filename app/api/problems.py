@@ -229,6 +229,9 @@ DESCRIPTIONS: dict[str, str] = {
     "precondition-required": "Amending a booking needs its ETag, as last read, in If-Match.",
     "sailing-closed": "The sailing is past its cut-off, closed, departed or cancelled: no new space "
     "or change is sold on it.",
+    "signing-secret-unreadable": "The secret this carrier signs its notifications with is stored "
+    "sealed under a key the service no longer has (SLOTPOOL_SECRET_KEYS). Nothing was recorded: "
+    "send the notification again later; an operator restores the key or links the carrier again.",
     "too-many-requests": "Slow down and retry after the Retry-After delay.",
     "unauthorized": "Send a valid API key as 'Authorization: Bearer <key>'; this one is missing, "
     "unknown or revoked.",

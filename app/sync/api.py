@@ -20,7 +20,12 @@ from app.runtime import Runtime
 from app.schemas import Moment
 from app.sync import notifications, service
 from app.sync.live import LiveSchedules, live_schedules
-from app.sync.notifications import MalformedNotification, NotThisCarrier, SignatureInvalid
+from app.sync.notifications import (
+    MalformedNotification,
+    NotThisCarrier,
+    SignatureInvalid,
+    SigningSecretUnreadable,
+)
 from app.sync.schemas import (
     CarrierAccountLink,
     CarrierAccountView,
@@ -141,7 +146,14 @@ class CarrierNotificationController(Controller):
         summary="Receive a DCSA booking notification",
         status_code=200,
         operation_id="receiveCarrierNotification",
-        responses=answers(NotFound, NotThisCarrier, SignatureInvalid, MalformedNotification, body=True),
+        responses=answers(
+            NotFound,
+            NotThisCarrier,
+            SignatureInvalid,
+            SigningSecretUnreadable,
+            MalformedNotification,
+            body=True,
+        ),
     )
     async def receive(self, request: AnyRequest, scac: str, rt: Runtime, actor: Actor) -> NotificationReceipt:
         return await notifications.receive_booking_notification(

@@ -34,6 +34,7 @@ from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
 from app.events import outbox
 from app.events.idempotency import Finish
 from app.runtime import Runtime
+from app.secrets import SecretUnreadable
 from app.sync import repository
 from app.sync.schemas import (
     DEFAULT_SIGNATURE_HEADER,
@@ -74,6 +75,19 @@ class SignatureInvalid(DomainError):
 
     def __init__(self, header: str) -> None:
         super().__init__(f"send the body's HMAC-SHA256 as sha256=<hex> in the {header} header", header=header)
+
+
+class SigningSecretUnreadable(DomainError):
+    slug = "signing-secret-unreadable"
+    title = "The carrier's signing secret cannot be opened"
+    status = 503
+
+    def __init__(self, scac: str) -> None:
+        super().__init__(
+            f"the signing secret stored for carrier {scac} cannot be opened with the configured "
+            "SLOTPOOL_SECRET_KEYS; nothing was recorded, send the notification again later",
+            scac=scac,
+        )
 
 
 def verify_signature(secret: str, body: bytes, given: str | None) -> bool:
@@ -138,7 +152,13 @@ async def receive_booking_notification(
         raise NotThisCarrier(scac)
     if carrier.signature_secret_sealed is not None:
         header = carrier.signature_header or DEFAULT_SIGNATURE_HEADER
-        secret = rt.secrets.open(carrier.signature_secret_sealed)
+        try:
+            secret = rt.secrets.open(carrier.signature_secret_sealed)
+        except SecretUnreadable:
+            # An operator's mistake (a key removed while secrets sealed with it remain), not the
+            # carrier's: the carrier retries later, the log says what to restore.
+            log.error("notifications.signing_secret_unreadable", scac=scac)
+            raise SigningSecretUnreadable(scac) from None
         if not verify_signature(secret, body, headers.get(header)):
             raise SignatureInvalid(header)
     carrier_id: uuid.UUID = carrier.id

@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.accounts.actor import OrgKind
 from app.db import table_of, transaction
 from app.runtime import Runtime
+from app.secrets import SecretBox, new_key
 from app.sync.models import CarrierAccount
 from tests.factories import Account, World, make_account
 from tests.sync.sync_world import add_carrier
@@ -203,6 +204,27 @@ async def test_the_signing_secret_is_stored_sealed(client: Client, world: World,
 
     assert SECRET not in str(tuple(row))
     assert runtime.secrets.open(row.signature_secret_sealed) == SECRET
+
+
+async def test_a_signing_secret_the_keys_cannot_open_is_a_503_problem_not_a_500(
+    client: Client, world: World, runtime: Runtime
+) -> None:
+    account = await signing_carrier(client, world, runtime)
+    body = json.dumps(notification()).encode()
+    # Sealed under a key the service no longer has (an operator rotated it out too early).
+    lost_key = SecretBox([new_key()])
+    async with transaction(runtime.engine) as conn:
+        await conn.execute(
+            update(table_of(CarrierAccount)).values(signature_secret_sealed=lost_key.seal(SECRET))
+        )
+
+    response = await client.post(
+        PATH, content=body, headers={**account.headers, "Notification-Signature": signed(body)}
+    )
+
+    assert response.status_code == 503, response.text
+    assert response.json()["type"] == "/problems/signing-secret-unreadable"
+    assert await carrier_bookings(runtime) == []
 
 
 async def test_an_account_that_does_not_sign_needs_no_signature(client: Client, sima: Account) -> None:
