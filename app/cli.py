@@ -15,7 +15,8 @@ from litestar.plugins import CLIPluginProtocol
 from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
 from app.accounts.schemas import ApiKeyCreate, ApiKeyRotation, ApiKeyView, OrganisationView
-from app.config import Settings
+from app.config import settings_or_exit
+from app.database_status import describe, is_unavailable
 from app.db import create_engine
 from app.demo import seed_demo
 from app.domain.errors import DomainError
@@ -27,15 +28,23 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    settings = settings_or_exit()
+
     async def main() -> T:
-        settings = Settings.from_env()
         rt = Runtime(settings=settings, engine=create_engine(settings))
         try:
             return await work(rt)
         finally:
             await rt.engine.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        # Which database, and how to create it: one line and exit status 1, no traceback.
+        click.echo(f"slotpool: {describe(settings.database_url, error)}", err=True)
+        sys.exit(1)
 
 
 @click.command("create-api-key")
@@ -149,7 +158,7 @@ def check_invariants_command() -> None:
 @click.command("worker")
 def worker_command() -> None:
     """Run only the scheduled jobs (expiring holds, purging), no HTTP, until SIGTERM or SIGINT."""
-    asyncio.run(run_worker(Settings.from_env()))
+    asyncio.run(run_worker(settings_or_exit()))
 
 
 class SlotpoolCLIPlugin(CLIPluginProtocol):

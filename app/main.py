@@ -25,7 +25,8 @@ from app.api.problems import EXCEPTION_HANDLERS
 from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
-from app.config import Settings
+from app.config import Settings, settings_or_exit
+from app.database_status import probe
 from app.db import create_engine
 from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
@@ -57,7 +58,7 @@ PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems(/[^/]*)?$"]
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
     """Build the app. Given a ``runtime`` (tests), it uses that engine and leaves it open."""
-    settings = runtime.settings if runtime is not None else settings or Settings.from_env()
+    settings = runtime.settings if runtime is not None else settings or settings_or_exit()
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
         app.state.runtime = rt
         log.info("app.started", database=rt.dialect)
+        # A database that is down is said once now, with what to do; /ready answers 503 until it is up.
+        await probe(rt.engine, rt.database)
         try:
             if not settings.scheduler_enabled:
                 yield

@@ -75,5 +75,5 @@ def test_idempotency_retention_below_24_hours_is_refused() -> None:
 
 
 def test_a_value_of_the_wrong_type_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"db_pool_size"):
+    with pytest.raises(ValueError, match=r"SLOTPOOL_DB_POOL_SIZE: expected a whole number, got .four."):
         Settings.from_env({"SLOTPOOL_DB_POOL_SIZE": "four"})
