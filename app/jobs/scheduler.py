@@ -248,7 +248,8 @@ class JobScheduler:
                     # A database outage: one line per job (and one for the process), not one
                     # per tick; the next tick tries again.
                     self._paused.add(job.id)
-                    log.warning("job.waiting_for_database", job=job.id, reason=self.rt.database.down(error))
+                    self.rt.database.down(error)
+                    log.warning("job.waiting_for_database", job=job.id, error=type(error).__name__)
                 else:
                     self.rt.database.down(error)
             else:
