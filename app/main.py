@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import structlog
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -54,6 +55,26 @@ class SlotpoolApp(Litestar):
 
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems(/[^/]*)?$"]
+# What a browser checkout sends and must be able to read (optimistic concurrency, idempotent
+# retries, the created resource, the request id to quote to support).
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["ETag", "Location", "Idempotent-Replayed", "X-Request-ID", "Retry-After"]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the origins configured, or none at all. A preflight (OPTIONS) needs no API key:
+    the authentication middleware lets OPTIONS through, and the browser sends the key after."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        # API keys travel in Authorization, never in cookies.
+        allow_credentials=False,
+        max_age=600,
+    )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
@@ -115,6 +136,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
         request_class=JsonRequest,
+        cors_config=cors_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         # An injected runtime (tests) is usable at once, even where no lifespan runs.
         # One set of carrier adapters for the sync API and the jobs: the injected runtime's, if any.
