@@ -104,6 +104,8 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                     method=scope["method"],
                     path=scope["path"],
                     route=route,
+                    # The caller's address; behind a trusted proxy, the one it forwarded.
+                    client=(scope.get("client") or (None,))[0],
                     status=response.status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     **caller,
