@@ -51,19 +51,30 @@ def _sqlite_unopenable(error: BaseException) -> bool:
     return isinstance(error, sqlite3.OperationalError) and "unable to open" in str(error)
 
 
+def _unmigrated(error: BaseException) -> bool:
+    """A table is missing: the database is there but was never migrated."""
+    if isinstance(error, asyncpg.UndefinedTableError):
+        return True
+    return isinstance(error, sqlite3.OperationalError) and "no such table" in str(error)
+
+
 def is_unavailable(error: BaseException) -> bool:
     """True when ``error`` says the database cannot be used at all (not one statement failing)."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
+    gone = _UNREACHABLE + _MISSING + _REFUSED
     return any(
-        isinstance(cause, _UNREACHABLE + _MISSING + _REFUSED) or _sqlite_unopenable(cause)
-        for cause in _causes(error)
+        isinstance(cause, gone) or _sqlite_unopenable(cause) or _unmigrated(cause) for cause in _causes(error)
     )
 
 
 def describe(database_url: str, error: BaseException) -> str:
     """One line: what is wrong with which database (never the password) and what to do."""
     url = make_url(database_url)
+    causes = _causes(error)
+    migrate = "run alembic upgrade head (in the image: docker run IMAGE migrate)"
+    if any(_unmigrated(cause) for cause in causes):
+        return f'database "{url.database}" has no tables yet ({_reason(causes)}): {migrate}'
     if url.get_backend_name() == "sqlite":
         return (
             f"cannot open the SQLite database {url.database} ({error}): check that its folder exists "
@@ -73,7 +84,6 @@ def describe(database_url: str, error: BaseException) -> str:
     where = f"PostgreSQL at {host}:{port}"
     user_flag = f" -U {user}" if user else ""
     create = f"createdb -h {host} -p {port}{user_flag} {name}, then: alembic upgrade head"
-    causes = _causes(error)
     if any(isinstance(cause, _MISSING) for cause in causes):
         return f'database "{name}" does not exist on {where}; create it with: {create}'
     if any(isinstance(cause, _REFUSED) for cause in causes):

@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.database_status import is_unavailable
+from app.database_status import describe, is_unavailable
 from app.jobs import expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
@@ -245,13 +245,11 @@ class JobScheduler:
                     # The next tick tries again; a failing job must not stop the others.
                     log.exception("job.failed", job=job.id)
                 elif job.id not in self._paused:
-                    # A database outage: one line per job (and one for the process), not one
-                    # per tick; the next tick tries again.
+                    # The database is gone (or not migrated): one line per job, not one per
+                    # tick; the next tick tries again.
                     self._paused.add(job.id)
-                    self.rt.database.down(error)
-                    log.warning("job.waiting_for_database", job=job.id, error=type(error).__name__)
-                else:
-                    self.rt.database.down(error)
+                    reason = describe(self.rt.settings.database_url, error)
+                    log.warning("job.waiting_for_database", job=job.id, reason=reason)
             else:
                 if job.id in self._paused:
                     self._paused.discard(job.id)

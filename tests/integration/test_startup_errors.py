@@ -211,3 +211,13 @@ async def test_a_worker_whose_database_is_unreachable_says_so_once_per_job_not_p
     assert PASSWORD not in text
     lines = [json.loads(line) for line in text.splitlines()]
     assert [line for line in lines if line["level"] in ("error", "critical")] == []
+
+
+def test_a_database_never_migrated_is_named_with_the_command_that_migrates_it(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    result = run(COMMANDS["check-invariants"], SLOTPOOL_DATABASE_URL=f"sqlite+aiosqlite:///{empty}")
+
+    assert result.returncode == 1
+    line = one_line(result)
+    assert f'database "{empty}" has no tables yet' in line
+    assert "alembic upgrade head" in line
