@@ -1,26 +1,49 @@
-# Slotpool: build a wheel with its dependencies, then run it as a non-root user.
-# The container migrates the database, then serves the API (and, unless disabled, the scheduler).
+# Slotpool for production: dependencies from the hash-checked lock in a layer of their own (a code
+# change rebuilds only the last layers), a non-root user, a volume for the SQLite default.
+#
+#   docker build -t slotpool .
+#   docker run --rm -v slotpool-var:/app/var slotpool migrate      # once per release
+#   docker run -d -p 8000:8000 -v slotpool-var:/app/var slotpool   # serve (the default)
+#   docker run -d -v slotpool-var:/app/var slotpool worker         # the jobs alone
+#
+# The base image is pinned to an exact release; pin its digest too where builds must be
+# reproducible (PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:...).
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
-FROM python:3.11-slim AS build
-WORKDIR /src
+FROM ${PYTHON_IMAGE} AS dependencies
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/slotpool
-ENV PATH=/opt/slotpool/bin:$PATH
-COPY pyproject.toml README.md ./
-COPY app ./app
-COPY carriers ./carriers
-RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir .
+COPY requirements.lock /tmp/requirements.lock
+# Wheels only: nothing is compiled in the image, and every file is checked against its hash.
+RUN /opt/slotpool/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.lock
 
-FROM python:3.11-slim AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 RUN useradd --create-home --uid 10001 slotpool
-COPY --from=build /opt/slotpool /opt/slotpool
-WORKDIR /srv/slotpool
+COPY --from=dependencies /opt/slotpool /opt/slotpool
+WORKDIR /app
+# The code is run from /app as it is (no build step); settings are SLOTPOOL_* variables.
+ENV PATH=/opt/slotpool/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    SLOTPOOL_DATABASE_URL=sqlite+aiosqlite:////app/var/slotpool.db \
+    SLOTPOOL_SECRET_KEY_FILE=/app/var/secret.key \
+    HOST=0.0.0.0 \
+    PORT=8000
+COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/slotpool-entrypoint
 COPY alembic.ini ./
 COPY migrations ./migrations
-RUN mkdir -p var && chown slotpool:slotpool var
+COPY carriers ./carriers
+COPY app ./app
+RUN mkdir -p /app/var && chown slotpool:slotpool /app/var
 USER slotpool
-ENV PATH=/opt/slotpool/bin:$PATH \
-    PYTHONUNBUFFERED=1 \
-    SLOTPOOL_DATABASE_URL=sqlite+aiosqlite:///./var/slotpool.db
+# The SQLite database and the generated secret key live here: keep it across containers.
+VOLUME ["/app/var"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ready')"
-CMD ["sh", "-c", "alembic upgrade head && exec slotpool run --host 0.0.0.0 --port 8000"]
+STOPSIGNAL SIGTERM
+# Liveness only (/ready also checks the database): an orchestrator should probe /ready itself.
+# A worker container serves no HTTP: run it with --no-healthcheck.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=2)"]
+ENTRYPOINT ["slotpool-entrypoint"]
+CMD ["serve"]

@@ -6,19 +6,34 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export SLOTPOOL_DATABASE_URL ?= sqlite+aiosqlite:///./var/slotpool.db
 
-.PHONY: run test lint typecheck pytest bench worker clean
+.PHONY: run test lint typecheck pytest bench worker clean lock
 
-$(BIN)/.installed: pyproject.toml
+# Dependencies come from the lock files, hash-checked; the project itself is then installed
+# without resolving anything. Plain pip is all it takes (no uv, no pip-tools).
+$(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(BIN)/.installed-dev: pyproject.toml
+$(BIN)/.installed-dev: requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[dev]'
 	touch $(BIN)/.installed $@
+
+# Re-resolve the dependencies of pyproject.toml into the lock files (after changing them, or to
+# take newer releases), for every platform and Python >= 3.11, with hashes. uv lives in a
+# throwaway venv of its own: installing from the locks never needs it.
+LOCK_TOOLS := .lock-tools
+UV_COMPILE = $(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --no-header $(LOCK_FLAGS)
+lock:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/pip install --quiet 'uv>=0.5'
+	$(UV_COMPILE) --extra dev --output-file requirements-dev.lock
+	# The runtime set at the versions the tests ran with.
+	$(UV_COMPILE) --constraint requirements-dev.lock --output-file requirements.lock
 
 run: $(BIN)/.installed
 	$(BIN)/alembic upgrade head
@@ -46,4 +61,4 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/holds.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOCK_TOOLS) var .mypy_cache .ruff_cache .pytest_cache

@@ -6,6 +6,11 @@ import os
 
 
 def main() -> None:
+    # Every command loads the app, which reads the settings: a mistake in them is one line and
+    # exit status 2 here, before the Litestar CLI would print a traceback.
+    from app.config import settings_or_exit
+
+    settings_or_exit()
     os.environ.setdefault("LITESTAR_APP", "app.main:create_app")
     from litestar.cli.main import litestar_group
 

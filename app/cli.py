@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+import uvicorn
 from litestar.plugins import CLIPluginProtocol
 
 from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
 from app.accounts.schemas import ApiKeyCreate, ApiKeyRotation, ApiKeyView, OrganisationView
-from app.config import Settings
+from app.config import settings_or_exit
+from app.database_status import describe, is_unavailable
 from app.db import create_engine
 from app.demo import seed_demo
 from app.domain.errors import DomainError
 from app.jobs.worker import run_worker
+from app.logging import configure_logging
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
 
@@ -27,15 +31,23 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    settings = settings_or_exit()
+
     async def main() -> T:
-        settings = Settings.from_env()
         rt = Runtime(settings=settings, engine=create_engine(settings))
         try:
             return await work(rt)
         finally:
             await rt.engine.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        # Which database, and how to create it: one line and exit status 1, no traceback.
+        click.echo(f"slotpool: {describe(settings.database_url, error)}", err=True)
+        sys.exit(1)
 
 
 @click.command("create-api-key")
@@ -149,7 +161,33 @@ def check_invariants_command() -> None:
 @click.command("worker")
 def worker_command() -> None:
     """Run only the scheduled jobs (expiring holds, purging), no HTTP, until SIGTERM or SIGINT."""
-    asyncio.run(run_worker(Settings.from_env()))
+    asyncio.run(run_worker(settings_or_exit()))
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the API as in production: JSON logs from the first line (the supervisor's too),
+    X-Forwarded-For/-Proto trusted from SLOTPOOL_FORWARDED_ALLOW_IPS only, and on SIGTERM
+    requests in flight given SLOTPOOL_SHUTDOWN_GRACE_SECONDS (then the jobs get as long)."""
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # Our logging, not uvicorn's plain text; our request line replaces its access line.
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_ips,
+        timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace_seconds)),
+        server_header=False,
+    )
 
 
 class SlotpoolCLIPlugin(CLIPluginProtocol):
@@ -160,6 +198,7 @@ class SlotpoolCLIPlugin(CLIPluginProtocol):
             seed_demo_command,
             check_invariants_command,
             worker_command,
+            serve_command,
         )
         for command in commands:
             cli.add_command(command)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import msgspec
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/slotpool.db"
+# Exit status of a process refused at start for its settings (as for a command-line usage error).
+CONFIG_EXIT_CODE = 2
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or malformed; the message names the variable and what it expects."""
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -75,68 +85,163 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     secret_key_file: str = "./var/secret.key"  # noqa: S105 (a path, not a secret)
     log_level: str = "INFO"
     log_json: bool = True
+    # On SIGTERM, runs in flight finish their current batch within this long; then the process
+    # cancels what is left (each transaction rolls back whole) and exits.
+    shutdown_grace_seconds: float = 10.0
+    # Browser origins allowed to call the API (comma-separated, e.g. https://shop.example);
+    # empty: no CORS headers at all.
+    cors_allow_origins: str = ""
+    # Addresses of the load balancers whose X-Forwarded-For/-Proto are trusted (comma-separated,
+    # or * behind a private network); used by `slotpool serve`.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from the environment; unknown ``SLOTPOOL_*`` names are an error."""
         env = os.environ if environ is None else environ
         fields = {f.name: f for f in msgspec.structs.fields(cls)}
-        raw: dict[str, str] = {}
+        values: dict[str, Any] = {}
         for name, value in env.items():
             if not name.startswith("SLOTPOOL_"):
                 continue
             field = name.removeprefix("SLOTPOOL_").lower()
             if field in fields:
-                raw[field] = value
+                values[field] = _convert(name, value, fields[field])
             elif field not in _FOREIGN_NAMES:
-                raise ValueError(f"unknown setting {name}")
-        settings = msgspec.convert(raw, cls, strict=False)
+                raise ConfigError(f"{name}: unknown setting (the README's settings table lists them)")
+        if "database_url" in values:
+            values["database_url"] = normalise_database_url(values["database_url"])
+        settings = cls(**values)
         settings.validate()
         return settings
 
     def validate(self) -> None:
-        if self.hold_ttl_default_seconds <= 0 or self.hold_ttl_max_seconds <= 0:
-            raise ValueError("hold TTLs must be positive")
-        if self.hold_ttl_default_seconds > self.hold_ttl_max_seconds:
-            raise ValueError("SLOTPOOL_HOLD_TTL_DEFAULT_SECONDS exceeds the maximum")
-        if self.hold_max_lifetime_seconds < self.hold_ttl_max_seconds:
-            raise ValueError("SLOTPOOL_HOLD_MAX_LIFETIME_SECONDS is below SLOTPOOL_HOLD_TTL_MAX_SECONDS")
-        if self.idempotency_retention_hours < 24:
-            raise ValueError("idempotency keys are kept at least 24 hours")
-        if min(self.expire_interval_seconds, self.expire_time_budget_seconds) <= 0:
-            raise ValueError("expire interval and time budget must be positive")
-        if min(self.expire_batch_size, self.purge_batch_size, self.purge_interval_seconds) <= 0:
-            raise ValueError("batch sizes and the purge interval must be positive")
-        intervals = (
-            self.sync_interval_seconds,
-            self.reconcile_interval_seconds,
-            self.release_interval_seconds,
+        for name in ("hold_ttl_default_seconds", "hold_ttl_max_seconds"):
+            _require(getattr(self, name) > 0, name, "a positive number of seconds")
+        _require(
+            self.hold_ttl_default_seconds <= self.hold_ttl_max_seconds,
+            "hold_ttl_default_seconds",
+            f"at most SLOTPOOL_HOLD_TTL_MAX_SECONDS ({self.hold_ttl_max_seconds}): it exceeds the maximum",
         )
-        if min(intervals) <= 0:
-            raise ValueError("sync, reconcile and release intervals must be positive")
-        if self.sync_absent_syncs_to_cancel < 1 or self.sync_absent_hours_to_cancel < 0:
-            raise ValueError("a cancellation by absence needs >= 1 sync and a margin >= 0 hours")
-        if self.outbox_retention_days < 7 or self.job_misfire_grace_seconds <= 0:
-            raise ValueError("events are kept at least 7 days and the misfire grace is positive")
+        _require(
+            self.hold_max_lifetime_seconds >= self.hold_ttl_max_seconds,
+            "hold_max_lifetime_seconds",
+            f"at least SLOTPOOL_HOLD_TTL_MAX_SECONDS ({self.hold_ttl_max_seconds})",
+        )
+        _require(
+            self.idempotency_retention_hours >= 24,
+            "idempotency_retention_hours",
+            "at least 24 (idempotency keys are kept at least 24 hours)",
+        )
+        for name in ("expire_interval_seconds", "expire_time_budget_seconds", "job_misfire_grace_seconds"):
+            _require(getattr(self, name) > 0, name, "a positive number of seconds")
+        for name in ("expire_batch_size", "purge_batch_size", "purge_interval_seconds", "db_pool_size"):
+            _require(getattr(self, name) > 0, name, "a positive whole number")
+        for name in ("sync_interval_seconds", "reconcile_interval_seconds", "release_interval_seconds"):
+            _require(getattr(self, name) > 0, name, "a positive number of seconds")
+        _require(
+            self.sync_absent_syncs_to_cancel >= 1,
+            "sync_absent_syncs_to_cancel",
+            "at least 1 (a cancellation by absence needs one sync)",
+        )
+        _require(self.sync_absent_hours_to_cancel >= 0, "sync_absent_hours_to_cancel", "0 or more hours")
+        _require(self.outbox_retention_days >= 7, "outbox_retention_days", "at least 7 (days kept)")
+        _require(self.shutdown_grace_seconds >= 0, "shutdown_grace_seconds", "0 or more seconds")
+        _require(self.log_level.upper() in _LOG_LEVELS, "log_level", "one of " + ", ".join(_LOG_LEVELS))
+        for origin in self.cors_origins:
+            _require(
+                origin == "*" or origin.startswith(("http://", "https://")),
+                "cors_allow_origins",
+                f"comma-separated origins such as https://shop.example, or *; got {origin!r}",
+            )
         self._validate_webhooks()
 
     def _validate_webhooks(self) -> None:
-        if min(self.webhook_interval_seconds, self.webhook_timeout_seconds) <= 0:
-            raise ValueError("webhook interval and timeout must be positive")
-        if self.webhook_endpoint_concurrency < 1:
-            raise ValueError("SLOTPOOL_WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
+        for name in ("webhook_interval_seconds", "webhook_timeout_seconds", "webhook_disable_after_hours"):
+            _require(getattr(self, name) > 0, name, "a positive number")
+        _require(self.webhook_endpoint_concurrency >= 1, "webhook_endpoint_concurrency", "at least 1")
         # A worker claims up to four rounds of attempts at once for an endpoint: all of them,
         # and recording them, must end before the claim lapses.
-        if self.webhook_lease_seconds < 5 * self.webhook_timeout_seconds:
-            raise ValueError("a webhook claim's lease must last at least 5 times the attempt timeout")
-        if self.webhook_retry_window_hours < 24:
-            raise ValueError("webhook retries span at least 24 hours")
-        if self.webhook_disable_after_hours <= 0:
-            raise ValueError("SLOTPOOL_WEBHOOK_DISABLE_AFTER_HOURS must be positive")
+        _require(
+            self.webhook_lease_seconds >= 5 * self.webhook_timeout_seconds,
+            "webhook_lease_seconds",
+            "at least 5 times SLOTPOOL_WEBHOOK_TIMEOUT_SECONDS (a webhook claim's lease)",
+        )
+        _require(
+            self.webhook_retry_window_hours >= 24,
+            "webhook_retry_window_hours",
+            "at least 24 (webhook retries span at least 24 hours)",
+        )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The allowed browser origins; empty when CORS is off."""
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
+
+    @property
+    def forwarded_ips(self) -> list[str]:
+        return [ip.strip() for ip in self.forwarded_allow_ips.split(",") if ip.strip()]
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_EXPECTED = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+
+
+def _env_name(field: str) -> str:
+    return f"SLOTPOOL_{field.upper()}"
+
+
+def _require(condition: bool, field: str, expected: str) -> None:
+    if not condition:
+        raise ConfigError(f"{_env_name(field)}: expected {expected}")
+
+
+def _convert(name: str, value: str, field: msgspec.structs.FieldInfo) -> Any:
+    """One variable's text as its field's type, or a ConfigError naming the variable."""
+    try:
+        return msgspec.convert(value, field.type, strict=False)
+    except msgspec.ValidationError:
+        expected = _EXPECTED.get(field.type, str(field.type))
+        raise ConfigError(f"{name}: expected {expected}, got {value!r} (default {field.default!r})") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """The SQLAlchemy URL of ``url``: plain ``postgres://`` and ``postgresql://`` URLs (as hosting
+    platforms hand them out) get the asyncpg driver, ``sqlite://`` gets aiosqlite."""
+    name = "SLOTPOOL_DATABASE_URL"
+    expected = "postgresql://user:password@host:5432/name or sqlite+aiosqlite:///./var/slotpool.db"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{name}: expected a database URL such as {expected}") from None
+    driver = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+    }.get(parsed.drivername, parsed.drivername)
+    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ConfigError(f"{name}: expected a PostgreSQL or SQLite URL such as {expected}, got {driver}://")
+    if driver.startswith("postgresql") and not parsed.database:
+        raise ConfigError(f"{name}: expected a database name at the end of the URL, as in {expected}")
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def settings_or_exit(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings for a command's start: a ConfigError is one line on stderr and exit status 2,
+    not a traceback."""
+    try:
+        return Settings.from_env(environ)
+    except ConfigError as error:
+        refuse(error)
+
+
+def refuse(error: ConfigError) -> NoReturn:
+    print(f"slotpool: configuration error: {error}", file=sys.stderr)
+    raise SystemExit(CONFIG_EXIT_CODE)
 
 
 # Variables that share the prefix but belong to tooling (tests, benchmarks), not to the service.

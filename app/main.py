@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import structlog
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -25,7 +26,8 @@ from app.api.problems import EXCEPTION_HANDLERS
 from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
-from app.config import Settings
+from app.config import Settings, settings_or_exit
+from app.database_status import probe
 from app.db import create_engine
 from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
@@ -53,11 +55,31 @@ class SlotpoolApp(Litestar):
 
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems(/[^/]*)?$"]
+# What a browser checkout sends and must be able to read (optimistic concurrency, idempotent
+# retries, the created resource, the request id to quote to support).
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["ETag", "Location", "Idempotent-Replayed", "X-Request-ID", "Retry-After"]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the origins configured, or none at all. A preflight (OPTIONS) needs no API key:
+    the authentication middleware lets OPTIONS through, and the browser sends the key after."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        # API keys travel in Authorization, never in cookies.
+        allow_credentials=False,
+        max_age=600,
+    )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
     """Build the app. Given a ``runtime`` (tests), it uses that engine and leaves it open."""
-    settings = runtime.settings if runtime is not None else settings or Settings.from_env()
+    settings = runtime.settings if runtime is not None else settings or settings_or_exit()
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager
@@ -71,6 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
         app.state.runtime = rt
         log.info("app.started", database=rt.dialect)
+        # A database that is down is said once now, with what to do; /ready answers 503 until it is up.
+        await probe(rt.engine, rt.database)
         try:
             if not settings.scheduler_enabled:
                 yield
@@ -112,6 +136,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
         request_class=JsonRequest,
+        cors_config=cors_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         # An injected runtime (tests) is usable at once, even where no lifespan runs.
         # One set of carrier adapters for the sync API and the jobs: the injected runtime's, if any.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.carrier_adapters.cache import CarrierAdapters
 from app.clock import Clock
 from app.config import Settings
+from app.database_status import DatabaseStatus
 from app.secrets import SecretBox
 
 
@@ -21,6 +23,16 @@ class Runtime:
     # Carrier adapters and circuit breakers, shared by the sync API and the jobs. Cheap to make:
     # adapters are built on first use.
     carriers: CarrierAdapters = field(default_factory=CarrierAdapters)
+
+    @cached_property
+    def database(self) -> DatabaseStatus:
+        """Whether the database answered last time it was used, logged once per change."""
+        return DatabaseStatus(self.settings.database_url)
+
+    @cached_property
+    def stopping(self) -> asyncio.Event:
+        """Set on shutdown: jobs finish the batch in hand and take no other."""
+        return asyncio.Event()
 
     @cached_property
     def secrets(self) -> SecretBox:

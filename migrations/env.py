@@ -9,7 +9,8 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.config import Settings
+from app.config import Settings, settings_or_exit
+from app.database_status import describe, is_unavailable
 from app.db import create_engine
 from app.dbtypes import UtcDateTime
 from app.models import metadata
@@ -21,7 +22,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 def _database_url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
-    return str(url) if url else Settings.from_env().database_url
+    return str(url) if url else settings_or_exit().database_url
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
@@ -50,6 +51,11 @@ async def _run_online() -> None:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
             await connection.commit()
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        # One line an operator can act on (which server, which database, how to create it).
+        raise SystemExit(f"slotpool: {describe(settings.database_url, error)}") from None
     finally:
         await engine.dispose()
 

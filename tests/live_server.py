@@ -29,10 +29,12 @@ async def live_server(
     workers: int = 2,
     log_dir: Path | None = None,
     app_factory: str = "app.main:create_app",
+    wait_for: str = "/ready",
     **settings: str,
 ) -> AsyncIterator[str]:
     """Serve the app (``app_factory``, module:function) with uvicorn in ``workers`` processes
-    until the block ends; yields its URL."""
+    until the block ends; yields its URL once ``wait_for`` answers 200 (``/health`` for a server
+    whose database is down)."""
     port = free_port()
     env = {
         **os.environ,
@@ -50,7 +52,7 @@ async def live_server(
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            await _wait_until_ready(url, process, log_path)
+            await _wait_until_ready(url, process, log_path, wait_for)
             yield url
         finally:
             if process.returncode is None:
@@ -62,14 +64,16 @@ async def live_server(
                     await process.wait()
 
 
-async def _wait_until_ready(url: str, process: asyncio.subprocess.Process, log_path: Path) -> None:
+async def _wait_until_ready(
+    url: str, process: asyncio.subprocess.Process, log_path: Path, path: str = "/ready"
+) -> None:
     deadline = time.monotonic() + 30
     async with httpx.AsyncClient(base_url=url, timeout=2) as client:
         while time.monotonic() < deadline:
             if process.returncode is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
             try:
-                if (await client.get("/ready")).status_code == 200:
+                if (await client.get(path)).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

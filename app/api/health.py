@@ -8,11 +8,10 @@ import msgspec
 from litestar import Response, get
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
-from sqlalchemy import literal, select
 
 from app.api.contract import BAD_REQUEST, NOT_FOUND, VALIDATION, problem_responses
 from app.api.problems import catalogue
-from app.db import transaction
+from app.database_status import probe
 from app.domain.errors import NotFound
 from app.runtime import Runtime
 
@@ -42,11 +41,9 @@ async def health() -> dict[str, str]:
     responses={503: ResponseSpec(data_container=dict[str, str], description="The database does not answer")},
 )
 async def ready(rt: Runtime) -> Response[dict[str, str]]:
-    try:
-        async with transaction(rt.engine, read_only=True) as conn:
-            await conn.execute(select(literal(1)))
-    except Exception as error:  # any failure means not ready; the reason is in the answer
-        return Response({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
+    # Logged once when the database goes away (and once when it is back), not per probe.
+    if not await probe(rt.engine, rt.database):
+        return Response({"status": "unavailable", "reason": rt.database.error_type}, status_code=503)
     return Response({"status": "ready"})
 
 

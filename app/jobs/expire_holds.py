@@ -49,7 +49,8 @@ async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: 
             expired = await space.expire_holds(conn, rt.clock.shift(), limit=size)
         total += expired
         # A short batch means nothing overdue is left that another sweeper has not locked.
-        if expired < size or time.monotonic() >= deadline:
+        # On shutdown the batch in hand is committed and the rest left to the next sweeper.
+        if expired < size or time.monotonic() >= deadline or rt.stopping.is_set():
             break
         size = min(size * 2, batch_size * MAX_BATCH_GROWTH)
     if total:

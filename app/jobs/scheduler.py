@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
+from app.database_status import describe, is_unavailable
 from app.jobs import expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
@@ -150,6 +151,8 @@ class JobScheduler:
         self.jobs = list(jobs)
         self._runs: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
+        # Jobs whose last run found the database unavailable: said once, not every tick.
+        self._paused: set[str] = set()
 
     @property
     def apscheduler(self) -> AsyncIOScheduler | None:
@@ -168,6 +171,7 @@ class JobScheduler:
         """Create the APScheduler instance on the running loop; every job runs once at start
         (catching up whatever came due while no replica ran), then on its interval."""
         settings = self.rt.settings
+        self.rt.stopping.clear()
         # APScheduler logs every run at INFO: at one run a second that drowns the service's log.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = AsyncIOScheduler(
@@ -198,21 +202,32 @@ class JobScheduler:
         log.info("scheduler.started", jobs=[job.id for job in self.jobs])
 
     async def stop(self) -> None:
-        """Stop scheduling and cancel runs in flight, then wait until they have unwound.
+        """Stop scheduling, let runs in flight finish the batch in hand (``rt.stopping``) for up
+        to ``shutdown_grace_seconds``, cancel the ones still running, and wait until all have
+        unwound; the engine outlives them.
 
-        Cancelling is safe: a job's transactions roll back whole (ScheduledJob's contract).
+        Cancelling is safe: a job's transactions roll back whole (ScheduledJob's contract). It
+        is the last resort: a cancelled query can leave the driver logging about the connection.
         """
-        if self._scheduler is None:
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
             return
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        self.rt.stopping.set()
+        if scheduler.running:
+            # Paused, not shut down: APScheduler's shutdown cancels the runs it started.
+            scheduler.pause()
+        # A run submitted just before the pause registers itself at its first step.
+        await asyncio.sleep(0)
         runs = list(self._runs)
-        for run in runs:
+        late: set[asyncio.Task[Any]] = set()
+        if runs:
+            _, late = await asyncio.wait(runs, timeout=self.rt.settings.shutdown_grace_seconds)
+        for run in late:
             run.cancel()
-        # APScheduler cancels without awaiting; wait here so the engine outlives the runs.
         await asyncio.gather(*runs, return_exceptions=True)
-        log.info("scheduler.stopped", cancelled=len(runs))
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        log.info("scheduler.stopped", finished=len(runs) - len(late), cancelled=len(late))
 
     def _body(self, job: ScheduledJob) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
@@ -221,9 +236,25 @@ class JobScheduler:
             self._runs.add(task)
             try:
                 await job.run(self.rt)
-            except Exception:
-                # The next tick tries again; a failing job must not stop the others.
-                log.exception("job.failed", job=job.id)
+            except asyncio.CancelledError:
+                # Shutdown past its grace: the transaction in flight rolled back whole and the
+                # next start carries on. Not an error, and nothing for APScheduler to report.
+                log.info("job.cancelled", job=job.id)
+            except Exception as error:
+                if not is_unavailable(error):
+                    # The next tick tries again; a failing job must not stop the others.
+                    log.exception("job.failed", job=job.id)
+                elif job.id not in self._paused:
+                    # The database is gone (or not migrated): one line per job, not one per
+                    # tick; the next tick tries again.
+                    self._paused.add(job.id)
+                    reason = describe(self.rt.settings.database_url, error)
+                    log.warning("job.waiting_for_database", job=job.id, reason=reason)
+            else:
+                if job.id in self._paused:
+                    self._paused.discard(job.id)
+                    log.info("job.resumed", job=job.id)
+                self.rt.database.up()
             finally:
                 self._runs.discard(task)
 

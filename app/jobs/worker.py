@@ -14,6 +14,7 @@ import structlog
 
 from app.clock import Clock
 from app.config import Settings
+from app.database_status import probe
 from app.db import create_engine
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging
@@ -32,6 +33,9 @@ async def run_worker(settings: Settings) -> None:
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     try:
+        # A database that is down is said once now (which, and how to create it); the jobs
+        # wait for it, each saying so once.
+        await probe(rt.engine, rt.database)
         async with running_scheduler(rt):
             log.info("worker.started", pid=os.getpid(), database=rt.dialect)
             await stop.wait()

@@ -4,6 +4,7 @@ and stopped cleanly even while a job is running."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import msgspec
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from app.jobs.scheduler import running_scheduler, scheduled_jobs
 from app.main import create_app
 from app.reservations.invariants import check_invariants
 from app.runtime import Runtime
+from tests.conftest import test_runtime as runtime_with
 from tests.factories import World
 from tests.jobs.holds import active_count, place_fcl
 from tests.jobs.test_expire_holds import poll
@@ -75,7 +77,14 @@ async def test_the_app_lifespan_runs_the_jobs_only_when_the_scheduler_is_enabled
     assert await check_invariants(runtime) == []
 
 
-async def test_stopping_cancels_a_run_in_flight_and_waits_for_it_to_unwind(runtime: Runtime) -> None:
+async def test_stopping_cancels_a_run_still_in_flight_after_the_grace_and_waits_for_it_to_unwind(
+    database_url: str,
+) -> None:
+    async with runtime_with(database_url, shutdown_grace_seconds=0.2) as runtime:
+        await _cancels_a_long_run(runtime)
+
+
+async def _cancels_a_long_run(runtime: Runtime) -> None:
     started = asyncio.Event()
     unwound: list[str] = []
 
@@ -96,3 +105,27 @@ async def test_stopping_cancels_a_run_in_flight_and_waits_for_it_to_unwind(runti
     # The run had unwound (and returned its connection) before the scheduler said it stopped.
     assert unwound == ["cancelled"]
     assert runtime.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_stopping_lets_a_run_finish_its_batch_within_the_grace_without_cancelling_it(
+    runtime: Runtime,
+) -> None:
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    async def batches(rt: Runtime) -> None:
+        started.set()
+        # A job that checks ``rt.stopping`` between batches, as the hold sweeper does.
+        while not rt.stopping.is_set():
+            async with rt.engine.connect() as conn:
+                await conn.execute(select(1))
+            await asyncio.sleep(0.01)
+        finished.append("after its batch")
+
+    job = ScheduledJob(id="test-batches", every_seconds=3600, run=batches)
+    began = time.monotonic()
+    async with running_scheduler(runtime, [job]):
+        await asyncio.wait_for(started.wait(), timeout=10)
+
+    assert finished == ["after its batch"]
+    assert time.monotonic() - began < runtime.settings.shutdown_grace_seconds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import DEFAULT_DATABASE_URL, Settings
+from app.config import DEFAULT_DATABASE_URL, ConfigError, Settings
 
 
 def test_no_variables_give_the_embedded_defaults() -> None:
@@ -75,5 +75,46 @@ def test_idempotency_retention_below_24_hours_is_refused() -> None:
 
 
 def test_a_value_of_the_wrong_type_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"db_pool_size"):
+    with pytest.raises(ValueError, match=r"SLOTPOOL_DB_POOL_SIZE: expected a whole number, got .four."):
         Settings.from_env({"SLOTPOOL_DB_POOL_SIZE": "four"})
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://app:pw@db:5432/slotpool", "postgresql+asyncpg://app:pw@db:5432/slotpool"),
+        ("postgresql://app@db/slotpool", "postgresql+asyncpg://app@db/slotpool"),
+        ("postgresql+asyncpg://app@db/slotpool", "postgresql+asyncpg://app@db/slotpool"),
+        ("sqlite:///./var/x.db", "sqlite+aiosqlite:///./var/x.db"),
+    ],
+)
+def test_plain_database_urls_get_the_async_drivers(given: str, used: str) -> None:
+    assert Settings.from_env({"SLOTPOOL_DATABASE_URL": given}).database_url == used
+
+
+def test_a_malformed_value_names_the_variable_what_it_expects_and_the_default() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"SLOTPOOL_SCHEDULER_ENABLED": "sometimes"})
+    expected = "SLOTPOOL_SCHEDULER_ENABLED: expected true or false, got 'sometimes' (default True)"
+    assert str(refused.value) == expected
+
+
+def test_cors_origins_and_forwarded_addresses_are_comma_separated() -> None:
+    settings = Settings.from_env(
+        {
+            "SLOTPOOL_CORS_ALLOW_ORIGINS": "https://shop.example, https://checkout.example",
+            "SLOTPOOL_FORWARDED_ALLOW_IPS": "10.0.0.1,10.0.0.2",
+        }
+    )
+    assert settings.cors_origins == ["https://shop.example", "https://checkout.example"]
+    assert settings.forwarded_ips == ["10.0.0.1", "10.0.0.2"]
+    assert Settings.from_env({}).cors_origins == []
+    with pytest.raises(ConfigError, match="SLOTPOOL_CORS_ALLOW_ORIGINS: expected comma-separated origins"):
+        Settings.from_env({"SLOTPOOL_CORS_ALLOW_ORIGINS": "shop.example"})
+
+
+def test_a_negative_shutdown_grace_and_an_unknown_log_level_are_refused() -> None:
+    with pytest.raises(ConfigError, match="SLOTPOOL_SHUTDOWN_GRACE_SECONDS"):
+        Settings.from_env({"SLOTPOOL_SHUTDOWN_GRACE_SECONDS": "-1"})
+    with pytest.raises(ConfigError, match="SLOTPOOL_LOG_LEVEL: expected one of DEBUG"):
+        Settings.from_env({"SLOTPOOL_LOG_LEVEL": "LOUD"})
