@@ -68,6 +68,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0
+    # Close LCL pools whose LCL cut-off passed and pack them (any replica; each pool is locked).
+    close_pools_interval_seconds: float = 60.0
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.
@@ -111,9 +113,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             self.sync_interval_seconds,
             self.reconcile_interval_seconds,
             self.release_interval_seconds,
+            self.close_pools_interval_seconds,
         )
         if min(intervals) <= 0:
-            raise ValueError("sync, reconcile and release intervals must be positive")
+            raise ValueError("sync, reconcile, release and close-pools intervals must be positive")
         if self.sync_absent_syncs_to_cancel < 1 or self.sync_absent_hours_to_cancel < 0:
             raise ValueError("a cancellation by absence needs >= 1 sync and a margin >= 0 hours")
         if self.outbox_retention_days < 7 or self.job_misfire_grace_seconds <= 0:

@@ -329,7 +329,7 @@ class InvariantsController(Controller):
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
     security = API_KEY
 
-    @get("/", summary="Check DESIGN invariants 1-4 now", operation_id="checkInvariants", responses=answers())
+    @get("/", summary="Check DESIGN invariants 1-5 now", operation_id="checkInvariants", responses=answers())
     async def check(self, rt: Runtime) -> InvariantReport:
         """Every violation found; an empty list means the inventory and its ledger agree."""
         violations = await check_invariants(rt)
