@@ -1,4 +1,5 @@
-"""house bill sequence: the numbers closes give out to house bills of lading
+"""house bill sequence: the numbers closes give out to house bills of lading; pool_closed as
+the cause of a rolled booking
 
 Revision ID: 0012
 Revises: 0010
@@ -26,7 +27,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_house_bill_sequence")),
     )
     op.bulk_insert(sequence, [{"id": 1, "last_value": 0}])
+    _rolled_causes("cause IN ('carrier_cut', 'sailing_cancelled', 'pool_closed')")
+
+
+def _rolled_causes(condition: str) -> None:
+    with op.batch_alter_table("rolled_bookings", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_rolled_bookings_cause"), type_="check")
+        batch_op.create_check_constraint(batch_op.f("ck_rolled_bookings_cause"), condition)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM rolled_bookings WHERE cause = 'pool_closed'")
+    _rolled_causes("cause IN ('carrier_cut', 'sailing_cancelled')")
     op.drop_table("house_bill_sequence")
