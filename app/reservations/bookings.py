@@ -158,15 +158,17 @@ async def amend_booking(
     async with transaction(rt.engine) as conn:
         context = await _changeable(rt, conn, actor, reference, "amend")
         current = context.booking
+        if current.load == Load.LCL:
+            # Refused whatever the version: the close itself bumped it (house bill, container).
+            pool = await inventory.pool_counters(conn, current.quantity.counter_id)
+            if pool.closed_at is not None:
+                raise PoolClosed(current.sailing_id, current.size_type)
         if current.version != if_match:
             raise PreconditionFailed(reference)
         old = current.quantity
         new = _amended_quantity(old, request)
         if new.load is Load.LCL:
             # The same rule as a hold: an LCL shipment fits one container of its pool.
-            pool = await inventory.pool_counters(conn, new.counter_id)
-            if pool.closed_at is not None:
-                raise PoolClosed(current.sailing_id, current.size_type)
             check_lcl_request(
                 new.volume_dm3, new.weight_g, pool.container_volume_dm3, pool.container_weight_g
             )
@@ -190,6 +192,8 @@ async def amend_booking(
             conn, current.id, current.version, CHANGEABLE_BOOKING_STATES, values
         )
         if row is None:
+            if new.load is Load.LCL and (await inventory.pool_counters(conn, new.counter_id)).closed_at:
+                raise PoolClosed(current.sailing_id, current.size_type)  # the close changed it
             raise PreconditionFailed(reference)
         # Invariant 5: a closed pool's bookings are packed; no amendment may change one after.
         # The pool's row after the booking's (the lock order): an amendment racing the close
