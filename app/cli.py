@@ -133,6 +133,8 @@ def seed_demo_command() -> None:
     click.echo("Demo data loaded. API keys (shown once, keep them):")
     for kind, key in keys.items():
         click.echo(f"  {kind:<9} {key}")
+    for note in keys.notes:
+        click.echo(note)
 
 
 @click.command("check-invariants")
