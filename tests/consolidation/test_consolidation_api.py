@@ -14,6 +14,7 @@ from tests.consolidation.closing_world import (
     pool_id_of,
 )
 from tests.factories import build_world
+from tests.factories import lcl_hold as lcl_hold_body
 
 
 async def test_operator_previews_then_closes_then_replans_keeping_container_numbers(
@@ -114,6 +115,13 @@ async def test_the_owner_reads_and_prints_its_house_bill_others_get_404(
     assert number in page.text
     assert "Exporter Ltd" in page.text
     assert "UN 1263" in page.text
+
+    # The closed pool takes no hold: 409 pool-closed, named as such.
+    hold = await client.post(
+        "/v1/holds", headers=world.shipper.posting(), json=lcl_hold_body(world.sailing.id, "1", "100")
+    )
+    assert hold.status_code == 409
+    assert hold.json()["type"] == "/problems/pool-closed"
 
     for other in (world.other_shipper, world.marketplace):
         refused = await client.get(path, headers=other.headers)
