@@ -330,3 +330,38 @@ async def count_live_in(conn: AsyncConnection, pool_id: uuid.UUID) -> int:
         bookings.c.pool_id == pool_id, bookings.c.state.in_(LIVE), bookings.c.container_id.is_not(None)
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+class PackedContainer(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored container of a closed pool with the live bookings aboard (oldest first): what a
+    manifest lists. Bookings cancelled or rolled after the close keep their container link but
+    are not live, so they are not here."""
+
+    container: ContainerRow
+    bookings: list[BookingRow]
+
+
+async def packed_containers(conn: AsyncConnection, sailing_id: uuid.UUID) -> list[PackedContainer]:
+    """Every container of the sailing's closed pools, by pool and number, with its live LCL
+    bookings; containers a re-plan emptied (or whose bookings all left) have none. A pool is
+    closed when ``pools.closed_at`` is set; open pools have no containers."""
+    closed = select(pools.c.id).where(pools.c.sailing_id == sailing_id, pools.c.closed_at.is_not(None))
+    pool_ids = list((await conn.execute(closed)).scalars())
+    if not pool_ids:
+        return []
+    stored = await containers_of(conn, pool_ids)
+    query = (
+        select(bookings)
+        .where(
+            bookings.c.container_id.in_([row.id for row in stored]),
+            bookings.c.load == Load.LCL.value,
+            bookings.c.state.in_(LIVE),
+        )
+        .order_by(bookings.c.created_at, bookings.c.id)
+    )
+    aboard: dict[uuid.UUID, list[BookingRow]] = {row.id: [] for row in stored}
+    for row in await conn.execute(query):
+        booking = booking_row(row)
+        assert booking.container_id is not None
+        aboard[booking.container_id].append(booking)
+    return [PackedContainer(container=row, bookings=aboard[row.id]) for row in stored]

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from sqlalchemy import update
 
+from app.consolidation.repository import packed_containers
 from app.consolidation.service import close_due_pools, close_pool
 from app.db import transaction
 from app.domain import house_bills
@@ -215,3 +216,19 @@ async def test_the_job_closes_pools_whose_lcl_cut_off_passed_and_only_those(runt
     runtime.clock.advance(31 * 60)
     assert (await close_due_pools(runtime)).pools_closed == 1
     await assert_invariants_hold(runtime)
+
+
+async def test_packed_containers_list_each_live_booking_once_and_drop_cancelled_ones(
+    runtime: Runtime,
+) -> None:
+    mixed = await mixed_pool(runtime, units=5)
+    async with transaction(runtime.engine, read_only=True) as conn:
+        assert await packed_containers(conn, mixed.sailing_id) == []  # open pools have none
+    await close_pool(runtime, mixed.pool_id)
+    await bookings.cancel_booking(runtime, mixed.world.shipper.actor, mixed.booked["furniture"].reference)
+    async with transaction(runtime.engine, read_only=True) as conn:
+        packed = await packed_containers(conn, mixed.sailing_id)
+    assert [p.container.number for p in packed] == [1, 2, 3, 4]
+    listed = [b.reference for p in packed for b in p.bookings]
+    expected = {view.reference for name, view in mixed.booked.items() if name != "furniture"}
+    assert sorted(listed) == sorted(expected)
