@@ -61,7 +61,9 @@ class CloseReport(msgspec.Struct, kw_only=True):
     """One run of the close-pools job."""
 
     pools_closed: int = 0
+    # Busy (another replica closing it, a hold being placed) or failed: tried again next run.
     skipped: int = 0
+    failed: int = 0
     containers: int = 0
     bookings_rolled: int = 0
     leftover_holds_released: int = 0

@@ -90,7 +90,13 @@ async def close_due_pools(rt: Runtime) -> CloseReport:
     for pool in candidates:
         if lcl_cut_off(pool.cut_off, pool.cut_offs) > pool.now:
             continue
-        closed = await close_pool(rt, pool.id)
+        try:
+            closed = await close_pool(rt, pool.id)
+        except Exception:
+            # Rolled back whole; one pool that cannot close must not hold up the others.
+            log.exception("pool.close_failed", pool_id=str(pool.id))
+            report.failed += 1
+            continue
         if closed is None:
             report.skipped += 1
             continue
