@@ -145,11 +145,13 @@ def seed_demo_command() -> None:
     click.echo("Demo data loaded. API keys (shown once, keep them):")
     for kind, key in keys.items():
         click.echo(f"  {kind:<9} {key}")
+    for note in keys.notes:
+        click.echo(note)
 
 
 @click.command("check-invariants")
 def check_invariants_command() -> None:
-    """Verify DESIGN invariants 1-4; print each violation; exit 1 if there is any."""
+    """Verify DESIGN invariants 1-5; print each violation; exit 1 if there is any."""
     violations = _run(check_invariants)
     for violation in violations:
         click.echo(f"invariant {violation.invariant}: {violation.subject}: {violation.detail}")

@@ -78,6 +78,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0
+    # Close LCL pools whose LCL cut-off passed and pack them (any replica; each pool is locked).
+    close_pools_interval_seconds: float = 60.0
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.
@@ -137,7 +139,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             _require(getattr(self, name) > 0, name, "a positive number of seconds")
         for name in ("expire_batch_size", "purge_batch_size", "purge_interval_seconds", "db_pool_size"):
             _require(getattr(self, name) > 0, name, "a positive whole number")
-        for name in ("sync_interval_seconds", "reconcile_interval_seconds", "release_interval_seconds"):
+        for name in (
+            "sync_interval_seconds",
+            "reconcile_interval_seconds",
+            "release_interval_seconds",
+            "close_pools_interval_seconds",
+        ):
             _require(getattr(self, name) > 0, name, "a positive number of seconds")
         _require(
             self.sync_absent_syncs_to_cancel >= 1,

@@ -1,25 +1,38 @@
 """Demo inventory for the embedded default: simulated carriers on real lanes, synced once.
 
 The seed registers the carriers only; their sailings, allotments and LCL pools come from the
-carrier sync, exactly as a real carrier's would, so the demo exercises the sync path too.
+carrier sync, exactly as a real carrier's would, so the demo exercises the sync path too. One
+more sailing is the platform's own (voyage DEMO1E of SIMA, not in the carrier's schedules): its
+LCL pools close at an LCL cut-off a few minutes after the seed, so ``make run`` shows a close,
+its containers and house bills, and the carrier key printed at start reads the manifest.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select
 
 from app.accounts import service as accounts
 from app.accounts.actor import OrgKind
 from app.accounts.models import Organisation
 from app.accounts.schemas import ApiKeyCreate, OrganisationCreate
+from app.accounts.service import KeyCache
 from app.carrier_adapters.cache import CarrierAdapters
 from app.db import table_of, transaction
+from app.domain.states import Load
 from app.inventory import service as inventory
 from app.inventory.models import Carrier
-from app.inventory.schemas import CarrierCreate
+from app.inventory.schemas import AllotmentCreate, CarrierCreate, PoolCreate, SailingCreate
+from app.reservations import bookings, holds
+from app.reservations.schemas import HoldConfirm, HoldCreate
 from app.runtime import Runtime
+from app.schemas import SizeType
+from app.sync.notifications import link_carrier_account
+from app.sync.schemas import CarrierAccountLink
 from app.sync.service import sync_all
 
 # SCAC, name, simulated settings (carriers/README.md, "simulated").
@@ -30,8 +43,41 @@ DEMO_CARRIERS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+# The demo pool closes this long after the seed (its LCL cut-off).
+DEMO_CLOSE_AFTER = timedelta(minutes=3)
+DEMO_VOYAGE = "DEMO1E"
+# (CBM, kg, cargo) of the LCL bookings on the demo sailing's dry pool: one of dangerous goods.
+DEMO_DRY_CARGO: list[tuple[str, str, dict[str, Any]]] = [
+    ("6", "1800", {"description": "Cotton garments", "hs_code": "620342"}),
+    ("4.5", "2600", {"description": "Ceramic tiles", "hs_code": "690721"}),
+    (
+        "2",
+        "900",
+        {
+            "description": "Water-based paint",
+            "hs_code": "320910",
+            "dangerous_goods": [
+                {"un_number": "1263", "imo_class": "3", "proper_shipping_name": "PAINT", "packing_group": 3}
+            ],
+        },
+    ),
+]
+# And one frozen shipment in the reefer pool.
+DEMO_REEFER_CARGO = (
+    "3",
+    "1500",
+    {"description": "Frozen shrimp", "hs_code": "030617", "reefer": {"set_point_c": "-18"}},
+)
+
+
 class DemoKeys(dict[str, str]):
-    """Clear keys created by the seed, printed once."""
+    """Clear keys created by the seed, printed once, and lines that say what else it made."""
+
+    notes: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes = []
 
 
 async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
@@ -55,9 +101,74 @@ async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
     finally:
         await adapters.aclose()
     keys = DemoKeys()
-    for org_name, kind in (("Demo Operations", OrgKind.OPERATOR), ("Demo Exporter", OrgKind.SHIPPER)):
+    organisations = (
+        ("Demo Operations", OrgKind.OPERATOR),
+        ("Demo Exporter", OrgKind.SHIPPER),
+        ("Simulated Pacific Line (carrier)", OrgKind.CARRIER),
+    )
+    for org_name, kind in organisations:
         org = await accounts.create_organisation(rt, OrganisationCreate(name=org_name, kind=kind))
         created = await accounts.create_api_key(rt, org.id, ApiKeyCreate(name="demo"))
         assert created.key is not None
         keys[kind.value] = created.key
+        if kind is OrgKind.CARRIER:
+            # Its key speaks for SIMA: the manifests of SIMA's sailings are its to read.
+            await link_carrier_account(rt, DEMO_CARRIERS[0][0], CarrierAccountLink(organisation_id=org.id))
+    keys.notes.append(await seed_demo_pool(rt, keys[OrgKind.SHIPPER.value]))
     return keys
+
+
+async def seed_demo_pool(rt: Runtime, shipper_key: str) -> str:
+    """A sailing of SIMA whose dry and reefer LCL pools close ``DEMO_CLOSE_AFTER`` from now,
+    with a few LCL bookings of the demo exporter; a line saying so."""
+    now = rt.clock.app_now()
+    lco = now + DEMO_CLOSE_AFTER
+    etd = now + timedelta(days=2)
+    sailing = await inventory.create_sailing(
+        rt,
+        SailingCreate(
+            carrier_scac=DEMO_CARRIERS[0][0],
+            service_code="DEMO",
+            vessel_name="SLOTPOOL DEMO",
+            voyage_number=DEMO_VOYAGE,
+            port_of_loading="CNSHA",
+            port_of_discharge="USLAX",
+            etd=etd,
+            eta=etd + timedelta(days=14),
+            cut_offs={"LCO": lco, "FCO": now + timedelta(days=1)},
+        ),
+    )
+    for size_type, units, rate in ((SizeType("45G1"), 4, "2100.00"), (SizeType("45R1"), 2, "3900.00")):
+        await inventory.add_allotment(
+            rt,
+            sailing.id,
+            AllotmentCreate(size_type=size_type, units=units, rate=Decimal(rate), currency="USD"),
+        )
+        await inventory.add_pool(
+            rt,
+            sailing.id,
+            PoolCreate(
+                size_type=size_type,
+                rate_per_revenue_tonne=Decimal("85.00"),
+                minimum=Decimal("120.00"),
+                currency="USD",
+            ),
+        )
+    actor = await accounts.authenticate(rt, shipper_key, KeyCache())
+    assert actor is not None
+    shipments = [(SizeType("45G1"), *cargo) for cargo in DEMO_DRY_CARGO]
+    shipments.append((SizeType("45R1"), *DEMO_REEFER_CARGO))
+    for size_type, cbm, kg, cargo in shipments:
+        request = HoldCreate(
+            sailing_id=sailing.id, load=Load.LCL, size_type=size_type, cbm=Decimal(cbm), kg=Decimal(kg)
+        )
+        hold = await holds.place_hold(rt, actor, request)
+        body = {
+            "cargo": {"packages": 10, "gross_kg": kg, "cbm": cbm, **cargo},
+            "parties": {"shipper": {"name": "Demo Exporter"}, "consignee": {"name": "Demo Importer Inc"}},
+        }
+        await bookings.confirm_hold(rt, actor, hold.id, msgspec.convert(body, HoldConfirm))
+    return (
+        f"Demo pool: sailing {sailing.id} (SIMA {DEMO_VOYAGE}) closes at {lco.isoformat(timespec='seconds')};"
+        f" then GET /v1/admin/sailings/{sailing.id}/consolidation shows its containers."
+    )

@@ -9,12 +9,14 @@ from typing import Any, cast
 import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.template.config import TemplateConfig
 
 from app.accounts.api import ApiKeyController, OrganisationAdminController, ShipperController
 from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
@@ -27,6 +29,7 @@ from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
 from app.clock import Clock
 from app.config import Settings, settings_or_exit
+from app.consolidation.api import TEMPLATES, ConsolidationAdminController, HouseBillController
 from app.database_status import probe
 from app.db import create_engine
 from app.feed.api import EventController, EventTypeController
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             LiveScheduleController,
             HoldController,
             BookingController,
+            HouseBillController,
             ShipperController,
             ApiKeyController,
             InventoryAdminController,
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             CarrierSyncAdminController,
             CarrierNotificationController,
             ReconcileAdminController,
+            ConsolidationAdminController,
             InvariantsController,
             EventController,
             EventTypeController,
@@ -161,6 +166,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ),
         ),
         plugins=[SlotpoolCLIPlugin(), ProblemSchemaPlugin(), DecimalSchemaPlugin()],
+        # Printable documents (house bills of lading), rendered by Jinja2.
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         logging_config=None,
         debug=False,
     )

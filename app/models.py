@@ -2,7 +2,7 @@
 
 from app.accounts.models import ApiKey, Organisation
 from app.carrier_adapters.models import CarrierCounter, CarrierDocument, CarrierRelease
-from app.consolidation.models import ConsolidationContainer
+from app.consolidation.models import ConsolidationContainer, HouseBillSequence
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
@@ -39,6 +39,7 @@ __all__ = [
     "ConsolidationContainer",
     "FeedCursor",
     "Hold",
+    "HouseBillSequence",
     "IdempotencyRecord",
     "Organisation",
     "OutboxEvent",

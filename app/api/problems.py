@@ -224,6 +224,9 @@ DESCRIPTIONS: dict[str, str] = {
     "on-behalf-of-required": "A marketplace holds space for its shippers: name one in on_behalf_of "
     "(register it first with POST /v1/shippers).",
     "payload-too-large": "The body exceeds the size this API accepts.",
+    "pool-closed": "The sailing's LCL pool closed at its LCL cut-off and its bookings were packed "
+    "into containers: no new LCL hold or amendment is taken on it. Cancelling stays possible until "
+    "the sailing's cut-off. Pick another sailing.",
     "precondition-failed": "The booking changed since you read it: read it again and send its new "
     "ETag in If-Match.",
     "precondition-required": "Amending a booking needs its ETag, as last read, in If-Match.",

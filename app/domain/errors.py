@@ -61,6 +61,22 @@ class SailingClosed(DomainError):
         super().__init__(f"sailing {sailing_id} is {status}", sailing_id=str(sailing_id))
 
 
+class PoolClosed(SailingClosed):
+    """The sailing's LCL pool closed at its LCL cut-off: its bookings are packed into containers.
+
+    A kind of SailingClosed, so that code trying sailing after sailing (offers to rolled
+    bookings) passes over a closed pool as over a closed sailing."""
+
+    slug = "pool-closed"
+    title = "LCL pool is closed"
+
+    def __init__(self, sailing_id: object, size_type: str | None = None) -> None:
+        pool = f"{size_type} LCL pool" if size_type else "LCL pool"
+        DomainError.__init__(
+            self, f"the {pool} of sailing {sailing_id} closed at its LCL cut-off", sailing_id=str(sailing_id)
+        )
+
+
 class HoldExpired(DomainError):
     slug = "hold-expired"
     title = "Hold has expired"

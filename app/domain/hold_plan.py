@@ -15,7 +15,14 @@ import msgspec
 
 from app.domain import pricing
 from app.domain.capacity import Quantity, check_lcl_request
-from app.domain.errors import HoldExpired, HoldNotExtendable, InvalidRequest, NotFound, SailingClosed
+from app.domain.errors import (
+    HoldExpired,
+    HoldNotExtendable,
+    InvalidRequest,
+    NotFound,
+    PoolClosed,
+    SailingClosed,
+)
 from app.domain.states import Load, SailingStatus
 from app.domain.units import to_milli
 
@@ -47,6 +54,8 @@ class HoldTarget(msgspec.Struct, frozen=True, kw_only=True):
     currency: str | None = None
     container_volume_dm3: int | None = None
     container_weight_g: int | None = None
+    # When the pool closed at its LCL cut-off (LCL targets only); None while it takes holds.
+    pool_closed_at: datetime | None = None
 
 
 class HoldPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,7 +98,8 @@ def plan_hold(
     the sailing does not exist), for ``ttl`` but never past the sailing's cut-off.
 
     Raises, in this order: InvalidRequest (terms), NotFound (sailing), InvalidRequest (no such
-    space), InvalidQuantity (LCL beyond one container), SailingClosed.
+    space), InvalidQuantity (LCL beyond one container), SailingClosed, PoolClosed (the LCL pool
+    closed at its LCL cut-off).
     """
     check_terms(terms)
     if not targets:
@@ -101,6 +111,8 @@ def plan_hold(
         quantity, tariff, price = _lcl(terms, target)
     if target.sailing_status != SailingStatus.OPEN or target.now >= target.cut_off:
         raise SailingClosed(sailing_id, target.sailing_status)
+    if target.pool_closed_at is not None:
+        raise PoolClosed(sailing_id, target.size_type)
     return HoldPlan(
         quantity=quantity,
         size_type=target.size_type or "",

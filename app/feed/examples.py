@@ -138,6 +138,18 @@ def _examples() -> dict[str, msgspec.Struct]:
             holds_released=4,
             bookings_rolled=2,
         ),
+        "pool.closed": types.PoolClosed(
+            pool_id=uuid.UUID("7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a"),
+            sailing_id=_SAILING,
+            voyage_number="0421E",
+            size_type="45G1",
+            closed_at=_AT,
+            containers=3,
+            containers_drawn=1,
+            bookings_placed=41,
+            bookings_rolled=1,
+            holds_released=2,
+        ),
         "webhook_endpoint.disabled": types.EndpointDisabled(
             endpoint_id=uuid.UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"),
             url="https://checkout.example.com/slotpool/webhooks",

@@ -46,6 +46,26 @@ class RolledBooking(BookingView, kw_only=True):
     cause: str
     alternative: OfferedHold | None
     alternative_unavailable: str | None
+    # cause pool_closed: why packing left it out (a RollReason) and the figures behind it.
+    reason: str | None = None
+    detail: str | None = None
+
+
+class PoolClosed(msgspec.Struct, kw_only=True):
+    """An LCL pool closed at its LCL cut-off (or on an operator's request) and was packed into
+    containers; ``replanned`` when an operator re-ran the plan of a closed pool."""
+
+    pool_id: uuid.UUID
+    sailing_id: uuid.UUID
+    voyage_number: str
+    size_type: str
+    closed_at: datetime
+    containers: int
+    containers_drawn: int
+    bookings_placed: int
+    bookings_rolled: int
+    holds_released: int
+    replanned: bool = False
 
 
 class ScheduleChanged(msgspec.Struct, kw_only=True):
@@ -165,6 +185,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
         name="sailing.cancelled",
         description="The carrier cancelled a sailing (operators).",
         payload=SailingCancelled,
+    ),
+    EventType(
+        name="pool.closed",
+        description="An LCL pool closed and its bookings were packed into containers (operators).",
+        payload=PoolClosed,
     ),
     EventType(
         name="webhook_endpoint.disabled",

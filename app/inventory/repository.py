@@ -180,6 +180,7 @@ class PoolCounters(msgspec.Struct, frozen=True, kw_only=True):
     volume_free_dm3: int
     weight_free_g: int
     units_drawable: int
+    closed_at: datetime | None = None
 
     @property
     def space(self) -> PoolSpace:
@@ -266,6 +267,19 @@ def space_available(
     volume_dm3: int | BindParameter[Any], weight_g: int | BindParameter[Any]
 ) -> ColumnElement[bool]:
     return and_(volume_free >= volume_dm3, weight_free >= weight_g)
+
+
+def pool_open() -> ColumnElement[bool]:
+    """The pool has not closed at its LCL cut-off (app.consolidation closes it)."""
+    is_open: ColumnElement[bool] = pools.c.closed_at.is_(None)
+    return is_open
+
+
+async def lock_open_pool(conn: AsyncConnection, pool_id: uuid.UUID) -> bool:
+    """Lock the pool's row if it is still open; False when it has closed. Taken after the
+    booking row (the lock order), so a change racing the close waits for it and then sees it."""
+    query = select(pools.c.id).where(pools.c.id == pool_id, pool_open()).with_for_update()
+    return (await conn.execute(query)).first() is not None
 
 
 async def draw_container(conn: AsyncConnection, pool: PoolCounters) -> bool:

@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
+from app.consolidation.service import close_due_pools
 from app.database_status import describe, is_unavailable
 from app.jobs import expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
@@ -114,7 +115,7 @@ def _job(
     return scheduled
 
 
-# Every job this service runs; cut-off closing joins here.
+# Every job this service runs.
 JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     expire_holds.scheduled,
     purge.scheduled,
@@ -126,6 +127,8 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
         release_unused_allotment,
         RELEASE_LEADER_KEY,
     ),
+    # LCL pools at their LCL cut-off: safe on every replica (each close locks its pool).
+    _job("close-pools", lambda s: s.close_pools_interval_seconds, close_due_pools),
     webhooks.scheduled,
 )
 

@@ -17,7 +17,9 @@ class RolledBooking(Base):
     """Why a booking was rolled (the hold offered for it is the booking's ``offered_hold_id``)."""
 
     __tablename__ = "rolled_bookings"
-    __table_args__ = (CheckConstraint("cause IN ('carrier_cut', 'sailing_cancelled')", name="cause"),)
+    __table_args__ = (
+        CheckConstraint("cause IN ('carrier_cut', 'sailing_cancelled', 'pool_closed')", name="cause"),
+    )
 
     booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
     cause: Mapped[str] = mapped_column(String(32))

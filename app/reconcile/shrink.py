@@ -78,7 +78,7 @@ async def shrink_allotments(
     outcome.holds_released = len(released)
     for booking in rolled:
         offered = await alternatives.offer_alternative(rt, conn, booking, sailing)
-        await _announce_rolled(conn, booking, cause, offered, at)
+        await announce_rolled(conn, booking, cause, offered, at)
         outcome.count_rolled(offered)
     log.info(
         "allotments.shrunk",
@@ -134,15 +134,17 @@ def _released_event(row: HoldRow, cause: str) -> outbox.PendingEvent:
     return event
 
 
-async def _announce_rolled(
+async def announce_rolled(
     conn: AsyncConnection,
     booking: BookingRow,
     cause: str,
     offered: alternatives.Alternative | None,
     at: datetime,
+    **why: str,
 ) -> None:
     """``booking.rolled`` with the alternative held for the owner (linked from the booking as
-    its offered hold), or why there is none."""
+    its offered hold), or why there is none; ``why`` adds the cause's own fields (a close's
+    ``reason`` and ``detail``)."""
     if offered is not None:
         booking = await reservations.offer_hold(conn, booking.id, offered.hold_id)
     payload: dict[str, Any] = {
@@ -152,6 +154,7 @@ async def _announce_rolled(
         "alternative_unavailable": None
         if offered is not None
         else "no later sailing on this lane has space for this booking",
+        **why,
     }
     await repository.record_rolled(
         conn,

@@ -20,6 +20,7 @@ from app.domain.errors import (
     InvalidTransition,
     NotFound,
     OnBehalfOfRequired,
+    PoolClosed,
     PreconditionFailed,
     PreconditionRequired,
     SailingClosed,
@@ -79,6 +80,7 @@ class HoldController(Controller):
             NotFound,
             InsufficientCapacity,
             SailingClosed,
+            PoolClosed,
             InvalidTransition,
             OnBehalfOfRequired,
             body=True,
@@ -193,7 +195,7 @@ class HoldController(Controller):
         summary="Confirm a hold into a booking",
         operation_id="confirmHold",
         response_headers=[LOCATION, ETAG],
-        responses=answers(NotFound, HoldExpired, InvalidTransition, body=True, idempotent=True),
+        responses=answers(NotFound, HoldExpired, InvalidTransition, PoolClosed, body=True, idempotent=True),
     )
     async def confirm(
         self,
@@ -267,6 +269,7 @@ class BookingController(Controller):
             NotFound,
             InvalidTransition,
             SailingClosed,
+            PoolClosed,
             InsufficientCapacity,
             PreconditionFailed,
             PreconditionRequired,
@@ -329,7 +332,7 @@ class InvariantsController(Controller):
     guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
     security = API_KEY
 
-    @get("/", summary="Check DESIGN invariants 1-4 now", operation_id="checkInvariants", responses=answers())
+    @get("/", summary="Check DESIGN invariants 1-5 now", operation_id="checkInvariants", responses=answers())
     async def check(self, rt: Runtime) -> InvariantReport:
         """Every violation found; an empty list means the inventory and its ledger agree."""
         violations = await check_invariants(rt)

@@ -19,6 +19,7 @@ from app.domain.errors import (
     InvalidRequest,
     InvalidTransition,
     NotFound,
+    PoolClosed,
     PreconditionFailed,
     SailingClosed,
 )
@@ -99,7 +100,9 @@ async def confirm_hold(
             await finish(conn, view)
         # The hot counter row last (then the booking, whose foreign key points at it): its lock
         # is held only for these two statements and the commit.
-        await repository.book_held(conn, quantity)
+        if not await repository.book_held(conn, quantity):
+            # Its pool closed while the hold was being confirmed: nothing of this is kept.
+            raise PoolClosed(hold.sailing_id, hold.size_type)
         await repository.insert_booking(conn, booking)
     return view
 
@@ -117,9 +120,11 @@ def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
 async def get_booking(rt: Runtime, actor: Actor, reference: str) -> BookingView:
     async with transaction(rt.engine, read_only=True) as conn:
         context = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
-    if context is None:
-        raise NotFound("booking", reference)
-    return booking_view(context.booking)
+        if context is None:
+            raise NotFound("booking", reference)
+        booking = context.booking
+        links = await repository.container_links(conn, [booking.container_id])
+    return booking_view(booking, links.get(booking.container_id) if booking.container_id else None)
 
 
 async def list_bookings(
@@ -136,8 +141,10 @@ async def list_bookings(
         rows = await repository.list_bookings(
             conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
         )
-    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
-    return BookingPage(items=[booking_view(r) for r in page], next_cursor=next_cursor)
+        page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
+        links = await repository.container_links(conn, (row.container_id for row in page))
+    items = [booking_view(r, links.get(r.container_id) if r.container_id else None) for r in page]
+    return BookingPage(items=items, next_cursor=next_cursor)
 
 
 async def amend_booking(
@@ -151,13 +158,17 @@ async def amend_booking(
     async with transaction(rt.engine) as conn:
         context = await _changeable(rt, conn, actor, reference, "amend")
         current = context.booking
+        if current.load == Load.LCL:
+            # Refused whatever the version: the close itself bumped it (house bill, container).
+            pool = await inventory.pool_counters(conn, current.quantity.counter_id)
+            if pool.closed_at is not None:
+                raise PoolClosed(current.sailing_id, current.size_type)
         if current.version != if_match:
             raise PreconditionFailed(reference)
         old = current.quantity
         new = _amended_quantity(old, request)
         if new.load is Load.LCL:
             # The same rule as a hold: an LCL shipment fits one container of its pool.
-            pool = await inventory.pool_counters(conn, new.counter_id)
             check_lcl_request(
                 new.volume_dm3, new.weight_g, pool.container_volume_dm3, pool.container_weight_g
             )
@@ -181,7 +192,14 @@ async def amend_booking(
             conn, current.id, current.version, CHANGEABLE_BOOKING_STATES, values
         )
         if row is None:
+            if new.load is Load.LCL and (await inventory.pool_counters(conn, new.counter_id)).closed_at:
+                raise PoolClosed(current.sailing_id, current.size_type)  # the close changed it
             raise PreconditionFailed(reference)
+        # Invariant 5: a closed pool's bookings are packed; no amendment may change one after.
+        # The pool's row after the booking's (the lock order): an amendment racing the close
+        # waits for it, then finds the pool closed.
+        if new.load is Load.LCL and not await inventory.lock_open_pool(conn, new.counter_id):
+            raise PoolClosed(current.sailing_id, current.size_type)
         await _move_booked(rt, conn, current.sailing_id, new.minus(old))
         view = booking_view(row)
         await outbox.record(

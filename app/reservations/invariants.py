@@ -5,6 +5,9 @@
 3. Each hold moved through its state machine once: one ``hold.created`` event, and exactly one
    ending event matching its final state; each confirmed hold has exactly one booking.
 4. A booking's price is its quantity at the quote locked in its hold.
+5. Every live LCL booking of a closed pool is in exactly one of the pool's containers, and each
+   container keeps its volume, payload, segregation and reefer rules
+   (app.domain.consolidation.check_plan over the stored containers).
 """
 
 from __future__ import annotations
@@ -18,11 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import table_of, transaction
 from app.domain import pricing
+from app.domain.consolidation import (
+    ConsolidationPlan,
+    ContainerSpec,
+    PlannedContainer,
+    PoolBooking,
+    PoolCargo,
+    check_plan,
+)
+from app.domain.consolidation.cargo import hazard_division
+from app.domain.consolidation.closing import pool_booking
+from app.domain.errors import InvalidRequest
 from app.domain.states import LIVE_BOOKING_STATES, HoldState, Load
 from app.domain.units import from_milli
 from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
-from app.reservations.repository import bookings, holds
+from app.reservations.repository import BookingRow, booking_row, bookings, containers_table, holds
 from app.runtime import Runtime
 
 events = table_of(OutboxEvent)
@@ -49,6 +63,7 @@ async def check_invariants(rt: Runtime) -> list[Violation]:
         found = await _counters(conn)
         found += await _transitions(conn)
         found += await _prices(conn)
+        found += await _consolidation(conn)
     return found
 
 
@@ -182,4 +197,77 @@ async def _prices(conn: AsyncConnection) -> list[Violation]:
                     detail=f"price {row.price}, quote {quoted}",
                 )
             )
+    return found
+
+
+async def _consolidation(conn: AsyncConnection) -> list[Violation]:
+    """Invariant 5 on every closed pool: its live LCL bookings as stored in its containers."""
+    p = inventory.pools
+    found: list[Violation] = []
+    live = [s.value for s in LIVE_BOOKING_STATES]
+    closed = list(await conn.execute(select(p).where(p.c.closed_at.is_not(None)).order_by(p.c.id)))
+    for pool in closed:
+        numbers = {
+            row.id: row.number
+            for row in await conn.execute(
+                select(containers_table.c.id, containers_table.c.number).where(
+                    containers_table.c.pool_id == pool.id
+                )
+            )
+        }
+        query = (
+            select(bookings)
+            .where(
+                bookings.c.pool_id == pool.id, bookings.c.load == Load.LCL.value, bookings.c.state.in_(live)
+            )
+            .order_by(bookings.c.created_at, bookings.c.id)
+        )
+        rows = [booking_row(row) for row in await conn.execute(query)]
+        found += _pool_packing(pool, rows, numbers)
+    return found
+
+
+def _pool_packing(pool: Any, rows: list[BookingRow], numbers: dict[Any, int]) -> list[Violation]:
+    subject = f"pool {pool.id}"
+    found: list[Violation] = []
+    spec = ContainerSpec(
+        size_type=pool.size_type, usable_dm3=pool.container_volume_dm3, payload_g=pool.container_weight_g
+    )
+    packed: list[PoolBooking] = []
+    aboard: dict[int, list[PoolBooking]] = defaultdict(list)
+    for row in rows:
+        try:
+            booking = pool_booking(row.reference, row.volume_dm3, row.weight_g, row.created_at, row.cargo)
+        except (InvalidRequest, KeyError, ValueError, TypeError) as error:
+            found.append(Violation(invariant=5, subject=f"booking {row.reference}", detail=f"cargo: {error}"))
+            continue
+        packed.append(booking)
+        if row.container_id is not None and row.container_id in numbers:
+            aboard[numbers[row.container_id]].append(booking)
+    # What each container states is summed from its bookings here: the check is on the rules.
+    containers = tuple(
+        PlannedContainer(
+            number=number,
+            size_type=spec.size_type,
+            bookings=tuple(b.reference for b in members),
+            volume_dm3=sum(b.volume_dm3 for b in members),
+            weight_g=sum(b.weight_g for b in members),
+            dangerous_goods_classes=tuple(
+                sorted({hazard_division(g.imo_class) for b in members for g in b.dangerous_goods})
+            ),
+            set_point_c=min((b.set_point_c for b in members if b.set_point_c is not None), default=None),
+            non_operating_reefer=spec.is_reefer and all(b.set_point_c is None for b in members),
+        )
+        for number, members in sorted(aboard.items())
+    )
+    plan = ConsolidationPlan(container=spec, containers=containers, rolled=(), lower_bound=0)
+    for violation in check_plan(PoolCargo(container=spec, bookings=tuple(packed)), plan):
+        where = f" in container {violation.container}" if violation.container is not None else ""
+        found.append(
+            Violation(
+                invariant=5,
+                subject=subject,
+                detail=f"{violation.kind}{where}: {violation.detail} {list(violation.bookings)}",
+            )
+        )
     return found

@@ -22,16 +22,20 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     Table,
     Update,
+    Uuid,
     and_,
     bindparam,
+    column,
     exists,
     func,
     insert,
     null,
     or_,
     select,
+    table,
     true,
     update,
 )
@@ -105,6 +109,9 @@ class BookingRow(OccupyingRow, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     offered_hold_id: uuid.UUID | None = None
+    # LCL, once its pool closed (app.consolidation): its container and house bill number.
+    container_id: uuid.UUID | None = None
+    house_bill_number: str | None = None
 
 
 class BookingInContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -170,11 +177,13 @@ def claim_statement(load: Load, stage: str = "held") -> Update:
             {f"units_{stage}": units},
             when=inventory.units_available(units),
         )
+    # A closed pool takes no claim: decided on the row the close locked and stamped, so a hold
+    # or amendment racing the close either claims before it or finds the pool closed.
     return inventory.adjustment(
         inventory.pools,
         bindparam("claim_counter_id"),
         {f"volume_{stage}_dm3": volume, f"weight_{stage}_g": weight},
-        when=inventory.space_available(volume, weight),
+        when=and_(inventory.space_available(volume, weight), inventory.pool_open()),
     )
 
 
@@ -208,11 +217,15 @@ async def give_back(conn: AsyncConnection, quantities: Iterable[Quantity], stage
         assert changed, "counter row vanished"
 
 
-async def book_held(conn: AsyncConnection, quantity: Quantity) -> None:
-    """Move a confirmed hold's space from ``held`` to ``booked`` on its counter."""
+async def book_held(conn: AsyncConnection, quantity: Quantity) -> bool:
+    """Move a confirmed hold's space from ``held`` to ``booked`` on its counter; False (nothing
+    moved) when the hold is LCL and its pool has closed: its bookings are already packed."""
     deltas = {**_deltas(quantity.scaled(-1), "held"), **_deltas(quantity, "booked")}
-    changed = await inventory.adjust(conn, _table(quantity.load), quantity.counter_id, deltas)
-    assert changed, "counter row vanished"
+    when = inventory.pool_open() if quantity.load is Load.LCL else None
+    changed = await inventory.adjust(conn, _table(quantity.load), quantity.counter_id, deltas, when=when)
+    if quantity.load is Load.FCL:
+        assert changed, "counter row vanished"
+    return changed
 
 
 def _deltas(quantity: Quantity, stage: str) -> dict[str, int]:
@@ -261,6 +274,7 @@ def _targets(dialect: str, load: Load) -> Select[Any]:
                 p.c.currency,
                 p.c.container_volume_dm3,
                 p.c.container_weight_g,
+                p.c.closed_at.label("pool_closed_at"),
             )
             .outerjoin(
                 p, and_(p.c.sailing_id == s.c.id, or_(size_type.is_(None), p.c.size_type == size_type))
@@ -470,6 +484,38 @@ async def _listed(
 
 
 # --- bookings -------------------------------------------------------------------------------
+
+# The containers closed pools are packed into (declared in app.consolidation.models), named by
+# the columns a booking's view shows: importing that package here would point back at this one.
+_containers = table(
+    "consolidation_containers",
+    column("id", Uuid()),
+    column("pool_id", Uuid()),
+    column("number", Integer()),
+    column("master_reference", String()),
+)
+
+
+containers_table = _containers
+
+
+class ContainerLink(msgspec.Struct, frozen=True, kw_only=True):
+    number: int
+    master_reference: str
+
+
+async def container_links(
+    conn: AsyncConnection, container_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, ContainerLink]:
+    """The containers of these ids (None skipped), by id: what a booking's view names."""
+    wanted = {container_id for container_id in container_ids if container_id is not None}
+    if not wanted:
+        return {}
+    query = select(_containers).where(_containers.c.id.in_(wanted))
+    return {
+        row.id: ContainerLink(number=row.number, master_reference=row.master_reference)
+        for row in await conn.execute(query)
+    }
 
 
 async def offer_hold(conn: AsyncConnection, booking_id: uuid.UUID, hold_id: uuid.UUID) -> BookingRow:

@@ -94,6 +94,22 @@ class DangerousGoods(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     packing_group: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
 
 
+class CargoReefer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Temperature-controlled LCL cargo: it rides only in an operating reefer of a reefer pool,
+    beside cargo of a compatible set point."""
+
+    set_point_c: Annotated[
+        Decimal, msgspec.Meta(description="degrees Celsius, -70 to 40, one place at most", examples=["-18.0"])
+    ]
+
+    def __post_init__(self) -> None:
+        # A reefer's range; stored as NUMERIC(5, 1) on the container.
+        if not self.set_point_c.is_finite() or not Decimal(-70) <= self.set_point_c <= Decimal(40):
+            raise ValueError("set_point_c must be between -70 and 40 degrees Celsius")
+        if self.set_point_c != self.set_point_c.quantize(Decimal("0.1")):
+            raise ValueError("set_point_c allows at most one decimal place")
+
+
 class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     description: CargoDescription
     hs_code: Annotated[str, msgspec.Meta(pattern=trade_codes.HS_CODE, examples=["940360"])]
@@ -101,6 +117,7 @@ class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     gross_kg: PositiveDecimal
     cbm: PositiveDecimal
     dangerous_goods: list[DangerousGoods] = msgspec.field(default_factory=list)
+    reefer: CargoReefer | None = None
 
     def __post_init__(self) -> None:
         check_decimals(self)
@@ -177,6 +194,18 @@ class BookingView(msgspec.Struct, kw_only=True):
     # The hold placed for the owner on another sailing when the booking lost its space
     # (rolled, or declined by the carrier): confirm it to keep the cargo moving.
     offered_hold_id: uuid.UUID | None = None
+    # LCL, once its pool closed at the LCL cut-off: its house bill of lading number and its
+    # container (GET /v1/bookings/{reference}/house-bill prints the house bill).
+    house_bill_number: str | None = None
+    container: BookingContainer | None = None
+
+
+class BookingContainer(msgspec.Struct, kw_only=True):
+    """The container an LCL booking travels in once its pool closed: its number in the pool and
+    the platform's master booking reference with the carrier."""
+
+    number: int
+    master_reference: str
 
 
 class BookingPage(msgspec.Struct, kw_only=True):

@@ -10,7 +10,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.capacity import Quantity, containers_to_draw
-from app.domain.errors import InsufficientCapacity
+from app.domain.errors import InsufficientCapacity, PoolClosed
 from app.domain.states import Load
 from app.domain.units import from_milli
 from app.inventory import repository as inventory
@@ -55,13 +55,17 @@ async def expire_holds(
     return sum(space.count for space in released)
 
 
-async def refusal(conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity) -> InsufficientCapacity:
+async def refusal(
+    conn: AsyncConnection, sailing_id: uuid.UUID, quantity: Quantity
+) -> InsufficientCapacity | PoolClosed:
     """The refusal of a claim, with what is free on its counter now (an LCL pool counts the
-    containers its allotment could still give it)."""
+    containers its allotment could still give it), or PoolClosed when its pool has closed."""
     if quantity.load is Load.FCL:
         free = await inventory.free_units(conn, quantity.counter_id)
         return InsufficientCapacity(sailing_id, f"{quantity.units} units", f"{max(free, 0)} units")
     pool = await inventory.pool_counters(conn, quantity.counter_id)
+    if pool.closed_at is not None:
+        return PoolClosed(sailing_id)
     drawable = max(pool.units_drawable, 0)
     free_cbm = from_milli(pool.volume_free_dm3 + drawable * pool.container_volume_dm3)
     free_kg = from_milli(pool.weight_free_g + drawable * pool.container_weight_g)

@@ -9,8 +9,8 @@ import msgspec
 from app.domain.states import BookingState, HoldState, Load
 from app.domain.units import from_milli
 from app.events import outbox
-from app.reservations.repository import BookingRow, HoldRow, OccupyingRow
-from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
+from app.reservations.repository import BookingRow, ContainerLink, HoldRow, OccupyingRow
+from app.reservations.schemas import BookingContainer, BookingView, Cargo, HoldView, Parties
 from app.schemas import Money, SizeType
 
 
@@ -43,7 +43,9 @@ def hold_view(row: HoldRow) -> HoldView:
     )
 
 
-def booking_view(row: BookingRow) -> BookingView:
+def booking_view(row: BookingRow, container: ContainerLink | None = None) -> BookingView:
+    """The booking as the API shows it; ``container`` is its container's link when the caller
+    read it (events of bookings not yet packed have none)."""
     return BookingView(
         reference=row.reference,
         hold_id=row.hold_id,
@@ -55,6 +57,10 @@ def booking_view(row: BookingRow) -> BookingView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         offered_hold_id=row.offered_hold_id,
+        house_bill_number=row.house_bill_number,
+        container=None
+        if container is None
+        else BookingContainer(number=container.number, master_reference=container.master_reference),
     )
 
 
