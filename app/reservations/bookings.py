@@ -12,6 +12,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
+from app.carrier_requests import payload
+from app.carrier_requests import repository as carrier_requests
 from app.db import transaction
 from app.domain import pricing
 from app.domain.capacity import Quantity, check_lcl_request
@@ -56,6 +58,7 @@ async def confirm_hold(
             raise await why_not_active(conn, actor, hold_id, "confirm")
         quantity = hold.quantity
         _check_cargo_fits(quantity, request.cargo)
+        _check_equipment(hold.size_type, request.cargo)
         assert hold.ended_at is not None
         now: datetime = hold.ended_at
         booking = BookingRow(
@@ -97,11 +100,43 @@ async def confirm_hold(
         )
         if finish is not None:
             await finish(conn, view)
+        await _ask_carrier(conn, booking, "request", now)
         # The hot counter row last (then the booking, whose foreign key points at it): its lock
         # is held only for these two statements and the commit.
         await repository.book_held(conn, quantity)
         await repository.insert_booking(conn, booking)
     return view
+
+
+async def _ask_carrier(conn: AsyncConnection, booking: BookingRow, operation: str, now: datetime) -> None:
+    """Record the carrier request an FCL booking's change needs, in the change's transaction
+    (the dispatcher sends it). LCL bookings reach the carrier in their container's master
+    booking instead."""
+    if booking.load != Load.FCL.value:
+        return
+    sailing = await carrier_requests.sailing_of(conn, booking.sailing_id)
+    request = payload.booking_request(
+        booking.reference, sailing.facts, booking.size_type, booking.units, booking.cargo, booking.parties
+    )
+    await carrier_requests.record(
+        conn,
+        subject_kind="booking",
+        subject_id=booking.id,
+        subject_reference=booking.reference,
+        carrier_id=sailing.carrier_id,
+        operation=operation,
+        payload=payload.encode(request),
+        now=now,
+    )
+
+
+def _check_equipment(size_type: str, cargo: Cargo) -> None:
+    """Reefer settings only for reefer size-types (ISO 6346 type group R)."""
+    reefer = len(size_type) == 4 and size_type[2] == "R"
+    if cargo.reefer is not None and not reefer:
+        raise InvalidRequest("cargo.reefer", f"{size_type} is not a reefer size-type")
+    if cargo.non_operating_reefer and not reefer:
+        raise InvalidRequest("cargo.non_operating_reefer", f"{size_type} is not a reefer size-type")
 
 
 def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
@@ -176,12 +211,14 @@ async def amend_booking(
             values["parties"] = msgspec.to_builtins(request.parties)
         cargo = request.cargo or msgspec.convert(current.cargo, Cargo)
         _check_cargo_fits(new, cargo)
+        _check_equipment(current.size_type, cargo)
         # Lock the booking first (its version), then the counter: the global lock order.
         row = await repository.update_booking(
             conn, current.id, current.version, CHANGEABLE_BOOKING_STATES, values
         )
         if row is None:
             raise PreconditionFailed(reference)
+        await _ask_carrier(conn, row, "amend", context.now)
         await _move_booked(rt, conn, current.sailing_id, new.minus(old))
         view = booking_view(row)
         await outbox.record(
@@ -245,6 +282,7 @@ async def cancel_booking(
         if row is None:
             # Changed between our read and our update: read again and decide on fresh state.
             raise InvalidTransition("booking", reference, "changing", "cancel")
+        await _ask_carrier(conn, row, "cancel", context.now)
         await repository.give_back(conn, [row.quantity], "booked")
         view = booking_view(row)
         await outbox.record(

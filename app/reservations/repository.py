@@ -105,6 +105,9 @@ class BookingRow(OccupyingRow, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     offered_hold_id: uuid.UUID | None = None
+    # LCL, once its pool closed: its container and house bill number.
+    container_id: uuid.UUID | None = None
+    house_bill_number: str | None = None
 
 
 class BookingInContext(msgspec.Struct, frozen=True, kw_only=True):
