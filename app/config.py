@@ -68,6 +68,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0
+    # Send recorded carrier requests (FCL bookings, amendments, cancellations, master bookings
+    # of consolidated containers): how often; how long a dispatcher holds a request it is
+    # sending before another replica may retake it (longer than a carrier call may take); how
+    # many attempts a request that keeps failing gets before it is given up.
+    dispatch_interval_seconds: float = 1.0
+    dispatch_lease_seconds: float = 60.0
+    dispatch_max_attempts: int = 12
+    # The platform as booking party of its master bookings (consolidated LCL containers).
+    nvocc_party_name: str = "Slotpool NVOCC"
+    nvocc_party_email: str = ""
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.
@@ -114,6 +124,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         )
         if min(intervals) <= 0:
             raise ValueError("sync, reconcile and release intervals must be positive")
+        if (
+            min(self.dispatch_interval_seconds, self.dispatch_lease_seconds) <= 0
+            or self.dispatch_max_attempts < 1
+        ):
+            raise ValueError("dispatch interval and lease must be positive, max attempts at least 1")
+        if not 0 < len(self.nvocc_party_name) <= 70:
+            raise ValueError("SLOTPOOL_NVOCC_PARTY_NAME must be 1 to 70 characters (DCSA party name)")
         if self.sync_absent_syncs_to_cancel < 1 or self.sync_absent_hours_to_cancel < 0:
             raise ValueError("a cancellation by absence needs >= 1 sync and a margin >= 0 hours")
         if self.outbox_retention_days < 7 or self.job_misfire_grace_seconds <= 0:

@@ -155,7 +155,9 @@ def _location(given: Mapping[str, Any] | None) -> Location | None:
     return Location(
         un_location_code=given.get("un_location_code"),
         name=given.get("name"),
-        address=None if not address else Address(
+        address=None
+        if not address
+        else Address(
             street=address["street"],
             city=address["city"],
             country_code=address["country_code"],

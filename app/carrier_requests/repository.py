@@ -62,16 +62,20 @@ def _row(row: Any) -> RequestRow:
 async def sailing_of(conn: AsyncConnection, sailing_id: uuid.UUID) -> SailingOfRequest:
     """The carrier and the voyage a request about a booking on this sailing names."""
     s = sailings
-    query = select(
-        s.c.carrier_id,
-        carriers.c.scac,
-        s.c.voyage_number,
-        s.c.port_of_loading,
-        s.c.port_of_discharge,
-        s.c.service_code,
-        s.c.vessel_name,
-        s.c.vessel_imo,
-    ).join(carriers, carriers.c.id == s.c.carrier_id).where(s.c.id == sailing_id)
+    query = (
+        select(
+            s.c.carrier_id,
+            carriers.c.scac,
+            s.c.voyage_number,
+            s.c.port_of_loading,
+            s.c.port_of_discharge,
+            s.c.service_code,
+            s.c.vessel_name,
+            s.c.vessel_imo,
+        )
+        .join(carriers, carriers.c.id == s.c.carrier_id)
+        .where(s.c.id == sailing_id)
+    )
     row = (await conn.execute(query)).one()
     return SailingOfRequest(
         carrier_id=row.carrier_id,

@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.jobs import expire_holds, purge, webhooks
+from app.jobs import dispatch, expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
 from app.reconcile.release import record_due_releases, send_pending_releases
@@ -126,6 +126,7 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
         RELEASE_LEADER_KEY,
     ),
     webhooks.scheduled,
+    dispatch.scheduled,
 )
 
 

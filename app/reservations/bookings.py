@@ -32,7 +32,7 @@ from app.inventory import repository as inventory
 from app.pagination import decode_cursor, page_of
 from app.reservations import repository, space
 from app.reservations.holds import why_not_active
-from app.reservations.repository import BookingInContext, BookingRow
+from app.reservations.repository import BookingInContext, BookingRow, CarrierSideRow
 from app.reservations.schemas import BookingAmend, BookingPage, BookingView, Cargo, HoldConfirm
 from app.reservations.views import booking_view, event_payload, hold_view
 from app.runtime import Runtime
@@ -85,7 +85,7 @@ async def confirm_hold(
             created_at=now,
             updated_at=now,
         )
-        view = booking_view(booking)
+        view = booking_view(booking, _asked(now) if booking.load == Load.FCL.value else None)
         await outbox.record(
             conn,
             [
@@ -130,6 +130,11 @@ async def _ask_carrier(conn: AsyncConnection, booking: BookingRow, operation: st
     )
 
 
+def _asked(now: datetime) -> CarrierSideRow:
+    """A new FCL booking's carrier side: its request recorded, nothing sent yet."""
+    return CarrierSideRow(pending="request", requested_at=now)
+
+
 def _check_equipment(size_type: str, cargo: Cargo) -> None:
     """Reefer settings only for reefer size-types (ISO 6346 type group R)."""
     reefer = len(size_type) == 4 and size_type[2] == "R"
@@ -152,9 +157,10 @@ def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
 async def get_booking(rt: Runtime, actor: Actor, reference: str) -> BookingView:
     async with transaction(rt.engine, read_only=True) as conn:
         context = await repository.get_booking(conn, reference, actor, rt.clock.now_sql(rt.dialect))
-    if context is None:
-        raise NotFound("booking", reference)
-    return booking_view(context.booking)
+        if context is None:
+            raise NotFound("booking", reference)
+        sides = await repository.carrier_sides(conn, [context.booking])
+    return booking_view(context.booking, sides.get(reference))
 
 
 async def list_bookings(
@@ -171,8 +177,9 @@ async def list_bookings(
         rows = await repository.list_bookings(
             conn, actor, state=state, sailing_id=sailing_id, before=before, limit=limit + 1
         )
-    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
-    return BookingPage(items=[booking_view(r) for r in page], next_cursor=next_cursor)
+        page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
+        sides = await repository.carrier_sides(conn, page)
+    return BookingPage(items=[booking_view(r, sides.get(r.reference)) for r in page], next_cursor=next_cursor)
 
 
 async def amend_booking(
@@ -220,7 +227,7 @@ async def amend_booking(
             raise PreconditionFailed(reference)
         await _ask_carrier(conn, row, "amend", context.now)
         await _move_booked(rt, conn, current.sailing_id, new.minus(old))
-        view = booking_view(row)
+        view = booking_view(row, (await repository.carrier_sides(conn, [row])).get(reference))
         await outbox.record(
             conn,
             [outbox.PendingEvent("booking.amended", reference, row.organisation_id, event_payload(view))],
@@ -284,7 +291,7 @@ async def cancel_booking(
             raise InvalidTransition("booking", reference, "changing", "cancel")
         await _ask_carrier(conn, row, "cancel", context.now)
         await repository.give_back(conn, [row.quantity], "booked")
-        view = booking_view(row)
+        view = booking_view(row, (await repository.carrier_sides(conn, [row])).get(reference))
         await outbox.record(
             conn,
             [outbox.PendingEvent("booking.cancelled", reference, row.organisation_id, event_payload(view))],

@@ -263,7 +263,14 @@ class BookingAmend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 # A booking's status at its carrier, in DCSA Booking 2.0 terms.
 CarrierStatus = Literal[
-    "RECEIVED", "PENDING_UPDATE", "CONFIRMED", "PENDING_AMENDMENT", "REJECTED", "DECLINED", "CANCELLED", "COMPLETED"
+    "RECEIVED",
+    "PENDING_UPDATE",
+    "CONFIRMED",
+    "PENDING_AMENDMENT",
+    "REJECTED",
+    "DECLINED",
+    "CANCELLED",
+    "COMPLETED",
 ]
 CarrierOperation = Literal["request", "amend", "cancel"]
 

@@ -9,8 +9,16 @@ import msgspec
 from app.domain.states import BookingState, HoldState, Load
 from app.domain.units import from_milli
 from app.events import outbox
-from app.reservations.repository import BookingRow, HoldRow, OccupyingRow
-from app.reservations.schemas import BookingView, Cargo, HoldView, Parties
+from app.reservations.repository import BookingRow, CarrierSideRow, HoldRow, OccupyingRow
+from app.reservations.schemas import (
+    BookingView,
+    Cargo,
+    CarrierOperation,
+    CarrierSide,
+    CarrierStatus,
+    HoldView,
+    Parties,
+)
 from app.schemas import Money, SizeType
 
 
@@ -43,7 +51,36 @@ def hold_view(row: HoldRow) -> HoldView:
     )
 
 
-def booking_view(row: BookingRow) -> BookingView:
+# The platform's neutral carrier statuses (carriers.base.CarrierBookingStatus) in DCSA
+# Booking 2.0 terms.
+DCSA_STATUS = {
+    "requested": "RECEIVED",
+    "pending_amendment": "PENDING_AMENDMENT",
+    "accepted": "CONFIRMED",
+    "rejected": "REJECTED",
+    "declined": "DECLINED",
+    "cancelled": "CANCELLED",
+    "completed": "COMPLETED",
+}
+
+
+def carrier_side(side: CarrierSideRow | None) -> CarrierSide | None:
+    if side is None:
+        return None
+    times = [t for t in (side.reported_at, side.requested_at) if t is not None]
+    status = DCSA_STATUS.get(side.status) if side.status is not None else None
+    return CarrierSide(
+        carrier_reference=side.carrier_reference,
+        carrier_booking_number=side.carrier_booking_number,
+        status=msgspec.convert(status, CarrierStatus | None),
+        reason=side.reason,
+        pending=msgspec.convert(side.pending, CarrierOperation | None),
+        updated_at=max(times) if times else None,
+        last_error=side.last_error,
+    )
+
+
+def booking_view(row: BookingRow, carrier: CarrierSideRow | None = None) -> BookingView:
     return BookingView(
         reference=row.reference,
         hold_id=row.hold_id,
@@ -55,6 +92,7 @@ def booking_view(row: BookingRow) -> BookingView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         offered_hold_id=row.offered_hold_id,
+        carrier=carrier_side(carrier),
     )
 
 
