@@ -249,6 +249,8 @@ async def _record(
         maybe_sent = row.maybe_sent or outcome.maybe_sent
         if outcome.unknown or (row.operation == "request" and outcome.maybe_sent and not outcome.dedupes):
             values.update(state="unknown", maybe_sent=True)
+            if not outcome.unknown:
+                values["last_error"] = f"{_UNKNOWN} (last: {outcome.error})"[:500]
             tally.unknown += 1
         elif outcome.retryable and row.attempts < rt.settings.dispatch_max_attempts:
             wait = max(retry_wait(row.attempts), outcome.retry_after or 0.0)
