@@ -95,7 +95,7 @@ async def test_a_booking_with_dangerous_goods_packaging_and_store_door_haulage_i
                 }
             },
             "place_of_delivery",
-        ),  # fmt: skip
+        ),
         ({"haulage": {"receipt_type_at_origin": "XX"}}, "receipt_type_at_origin"),
         ({"haulage": {"place_of_delivery": {"un_location_code": "uslax"}}}, "un_location_code"),
         ({"haulage": {"pre_carriage_mode": "PLANE"}}, "pre_carriage_mode"),
