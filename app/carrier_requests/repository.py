@@ -140,6 +140,11 @@ def _due(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     )
 
 
+async def any_due(conn: AsyncConnection, now: ColumnElement[datetime]) -> bool:
+    """Whether a request is due: a read, so that an idle dispatcher takes no write lock."""
+    return (await conn.execute(select(exists().where(_due(now))))).scalar_one() is True
+
+
 async def claim_due(
     conn: AsyncConnection, now: ColumnElement[datetime], token: uuid.UUID, lease_seconds: float,
     limit: int,

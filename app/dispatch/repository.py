@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.consolidation.models import ConsolidationContainer
@@ -26,6 +26,11 @@ async def carrier_of(conn: AsyncConnection, carrier_id: uuid.UUID) -> AnyRow:
         carriers.c.id == carrier_id
     )
     return (await conn.execute(query)).one()
+
+
+async def any_master_to_request(conn: AsyncConnection) -> bool:
+    query = select(exists().where(containers.c.master_status == "to_request"))
+    return (await conn.execute(query)).scalar_one() is True
 
 
 async def take_masters_to_request(conn: AsyncConnection, limit: int) -> list[AnyRow]:

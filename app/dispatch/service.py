@@ -114,6 +114,10 @@ def _nvocc(rt: Runtime) -> Party:
 
 async def queue_master_bookings(rt: Runtime) -> int:
     """Record the booking request of every container whose master booking is to request."""
+    # Every replica runs this every second: a read first, so that an idle run writes nothing.
+    async with transaction(rt.engine, read_only=True) as conn:
+        if not await repository.any_master_to_request(conn):
+            return 0
     async with transaction(rt.engine) as conn:
         taken = await repository.take_masters_to_request(conn, MASTERS_BATCH)
         now = rt.clock.app_now()
@@ -145,6 +149,9 @@ async def queue_master_bookings(rt: Runtime) -> int:
 async def send_due(rt: Runtime, tally: DispatchRound) -> None:
     """Lease due requests, send them (different subjects concurrently), record the answers."""
     token = uuid.uuid4()
+    async with transaction(rt.engine, read_only=True) as conn:
+        if not await carrier_requests.any_due(conn, rt.clock.now_sql(rt.dialect)):
+            return
     async with transaction(rt.engine) as conn:
         claimed = await carrier_requests.claim_due(
             conn, rt.clock.now_sql(rt.dialect), token, rt.settings.dispatch_lease_seconds, CLAIM_BATCH
