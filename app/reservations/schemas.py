@@ -88,14 +88,16 @@ ProperShippingName = Annotated[str, msgspec.Meta(min_length=1, max_length=250, e
 
 
 # DCSA Booking 2.0.4 limits (the same as carriers/dcsa/fields.py).
-PackageCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2}$", examples=["CT"])]
-ImoPackagingCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{1,5}$", examples=["1A1"])]
+PackageCode = Annotated[str, msgspec.Meta(max_length=2, pattern=r"^[A-Z0-9]{2}$", examples=["CT"])]
+ImoPackagingCode = Annotated[str, msgspec.Meta(max_length=5, pattern=r"^[A-Z0-9]{1,5}$", examples=["1A1"])]
 PackagingDescription = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["Steel drums"])]
 TechnicalName = Annotated[str, msgspec.Meta(min_length=1, max_length=250)]
 EmsNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=7, examples=["F-E S-E"])]
 StreetNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 LocationName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=TRIMMED)]
-UnLocationCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$", examples=["NLRTM"])]
+UnLocationCode = Annotated[
+    str, msgspec.Meta(max_length=5, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$", examples=["NLRTM"])
+]
 # DCSA modeOfTransport of pre- and on-carriage.
 CarriageMode = Literal[
     "VESSEL", "RAIL", "TRUCK", "BARGE", "RAIL_TRUCK", "BARGE_TRUCK", "BARGE_RAIL", "MULTIMODAL"
