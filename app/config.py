@@ -80,6 +80,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     release_interval_seconds: float = 3600.0
     # Close LCL pools whose LCL cut-off passed and pack them (any replica; each pool is locked).
     close_pools_interval_seconds: float = 60.0
+    # Send recorded carrier requests (FCL bookings, amendments, cancellations, master bookings
+    # of consolidated containers): how often; how long a dispatcher holds a request it is
+    # sending before another replica may retake it (longer than a carrier call may take); how
+    # many attempts a request that keeps failing gets before it is given up.
+    dispatch_interval_seconds: float = 1.0
+    dispatch_lease_seconds: float = 60.0
+    dispatch_max_attempts: int = 12
+    # The platform as booking party of its master bookings (consolidated LCL containers).
+    nvocc_party_name: str = "Slotpool NVOCC"
+    nvocc_party_email: str = ""
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.
@@ -161,6 +171,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 "cors_allow_origins",
                 f"comma-separated origins such as https://shop.example, or *; got {origin!r}",
             )
+        for name in ("dispatch_interval_seconds", "dispatch_lease_seconds"):
+            _require(getattr(self, name) > 0, name, "a positive number of seconds")
+        _require(self.dispatch_max_attempts >= 1, "dispatch_max_attempts", "at least 1")
+        _require(
+            0 < len(self.nvocc_party_name) <= 70,
+            "nvocc_party_name",
+            "1 to 70 characters (a DCSA party name)",
+        )
         self._validate_webhooks()
 
     def _validate_webhooks(self) -> None:

@@ -66,7 +66,7 @@ DEMO_DRY_CARGO: list[tuple[str, str, dict[str, Any]]] = [
 DEMO_REEFER_CARGO = (
     "3",
     "1500",
-    {"description": "Frozen shrimp", "hs_code": "030617", "reefer": {"set_point_c": "-18"}},
+    {"description": "Frozen shrimp", "hs_code": "030617", "reefer": {"set_point": "-18"}},
 )
 
 

@@ -2,6 +2,7 @@
 
 from app.accounts.models import ApiKey, Organisation
 from app.carrier_adapters.models import CarrierCounter, CarrierDocument, CarrierRelease
+from app.carrier_requests.models import CarrierRequest
 from app.consolidation.models import ConsolidationContainer, HouseBillSequence
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
@@ -35,6 +36,7 @@ __all__ = [
     "CarrierDocument",
     "CarrierNotification",
     "CarrierRelease",
+    "CarrierRequest",
     "CarrierSyncState",
     "ConsolidationContainer",
     "FeedCursor",

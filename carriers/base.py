@@ -404,7 +404,11 @@ class InvalidCarrierRequest(PermanentCarrierError):
 
 class CarrierAdapter(Protocol):
     """One carrier, whatever it speaks. Every call is a coroutine and raises only
-    `CarrierError` subclasses; `kind` is "dcsa", "feed" or "simulated"."""
+    `CarrierError` subclasses; `kind` is "dcsa", "feed" or "simulated".
+
+    An adapter may say ``deduplicates_booking_requests = True``: `request_booking` with a
+    `BookingRequest.reference` it has seen answers with the booking made then, never a second
+    one, so a request whose answer was lost can be sent again. Without it, the app does not."""
 
     scac: str
     kind: str

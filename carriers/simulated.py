@@ -213,6 +213,9 @@ class SimulatedCarrier:
     """
 
     kind = "simulated"
+    # A booking request is keyed on our reference: the same reference again (a retry after a
+    # timeout) answers with the booking it made the first time.
+    deduplicates_booking_requests = True
 
     def __init__(
         self,
@@ -299,6 +302,10 @@ class SimulatedCarrier:
 
     async def request_booking(self, req: BookingRequest) -> BookingAck:
         await self._answer()
+        placed = await self._store.load(self.scac, f"request:{req.reference}")
+        if placed is not None:
+            first = await self._booking(placed.decode())
+            return BookingAck(carrier_reference=first.carrier_reference, status=first.status)
         offer = await self._sailing(req.sailing)
         reference = f"{self.scac}{await self._store.next_number(self.scac, 'bookings'):07d}"
         reason = None
@@ -310,6 +317,7 @@ class SimulatedCarrier:
         await self._save_booking(
             BookingStatusReport(carrier_reference=reference, status=status, reason=reason)
         )
+        await self._store.save(self.scac, f"request:{req.reference}", reference.encode())
         return BookingAck(carrier_reference=reference, status=status)
 
     async def booking_status(self, carrier_reference: str) -> BookingStatusReport:

@@ -15,6 +15,7 @@ from app.consolidation.schemas import (
 )
 from app.db import transaction
 from app.domain.errors import NotFound
+from app.domain.units import celsius
 from app.reservations.repository import bookings, visible_to
 from app.reservations.schemas import Cargo, Parties
 from app.runtime import Runtime
@@ -57,7 +58,9 @@ async def get_house_bill(rt: Runtime, actor: Actor, reference: str) -> HouseBill
             )
             for line in cargo.dangerous_goods
         ],
-        reefer=None if cargo.reefer is None else HouseBillReefer(set_point_c=cargo.reefer.set_point_c),
+        reefer=None
+        if cargo.reefer is None
+        else HouseBillReefer(set_point_c=celsius(cargo.reefer.set_point, cargo.reefer.unit)),
         sailing=HouseBillSailing(
             carrier_scac=found.carrier_scac,
             carrier_name=found.carrier_name,

@@ -33,6 +33,8 @@ class BookingState(StrEnum):
     AMENDED = "amended"
     CANCELLED = "cancelled"
     ROLLED = "rolled"
+    # The carrier rejected or declined the booking: its space is freed, a hold may be offered.
+    DECLINED = "declined"
     CLOSED = "closed"
     COMPLETED = "completed"
 

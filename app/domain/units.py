@@ -39,3 +39,11 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 def revenue_tonnes(cbm: Decimal, kg: Decimal) -> Decimal:
     """Weight or measure: whichever of CBM and tonnes is larger."""
     return max(cbm, kg / KG_PER_REVENUE_TONNE)
+
+
+def celsius(set_point: Decimal, unit: str) -> Decimal:
+    """A reefer set point in degrees Celsius, to one place (DCSA units: ``CEL``, ``FAH``): the
+    planner compares set points of cargo booked in either unit."""
+    if unit == "FAH":
+        set_point = (set_point - 32) * 5 / 9
+    return set_point.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -100,6 +100,19 @@ def _examples() -> dict[str, msgspec.Struct]:
             ),
             alternative_unavailable=None,
         ),
+        "booking.declined": types.DeclinedBooking(
+            **_booking(BookingState.DECLINED, version=2, offered_hold_id=_OFFERED_HOLD),
+            carrier_status="declined",
+            reason="no equipment available",
+            alternative=types.OfferedHold(
+                hold_id=_OFFERED_HOLD,
+                sailing_id=_LATER_SAILING,
+                etd=_AT + timedelta(days=11),
+                expires_at=_AT + timedelta(minutes=30),
+                price=_PRICE,
+            ),
+            alternative_unavailable=None,
+        ),
         "booking.schedule_changed": types.ScheduleChanged(
             reference="SP-7K3M9Q2X4B",
             state="confirmed",

@@ -68,6 +68,17 @@ class PoolClosed(msgspec.Struct, kw_only=True):
     replanned: bool = False
 
 
+class DeclinedBooking(BookingView, kw_only=True):
+    """A booking the carrier rejected or declined: its space is freed; ``offered_hold_id``
+    (and ``alternative``) is the hold placed for the owner on a later sailing of the lane, if
+    one had space."""
+
+    carrier_status: str
+    reason: str | None
+    alternative: OfferedHold | None
+    alternative_unavailable: str | None
+
+
 class ScheduleChanged(msgspec.Struct, kw_only=True):
     """A booking's sailing moved: its new dates beside the ones before."""
 
@@ -163,6 +174,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
         name="booking.rolled",
         description="A booking lost its space on the sailing; a hold on a later one may be offered.",
         payload=RolledBooking,
+    ),
+    EventType(
+        name="booking.declined",
+        description="The carrier rejected or declined a booking; a hold on a later sailing may be offered.",
+        payload=DeclinedBooking,
     ),
     EventType(
         name="booking.schedule_changed",

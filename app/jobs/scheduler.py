@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.config import Settings
 from app.consolidation.service import close_due_pools
 from app.database_status import describe, is_unavailable
-from app.jobs import expire_holds, purge, webhooks
+from app.jobs import dispatch, expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
 from app.reconcile.release import record_due_releases, send_pending_releases
@@ -130,6 +130,7 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     # LCL pools at their LCL cut-off: safe on every replica (each close locks its pool).
     _job("close-pools", lambda s: s.close_pools_interval_seconds, close_due_pools),
     webhooks.scheduled,
+    dispatch.scheduled,
 )
 
 

@@ -5,7 +5,8 @@ later) are asked about with ``adapter.booking_status``. A new status is stored w
 conditional UPDATE on the status read before the call, so a notification or another poller
 that got there first wins and each change is applied (and announced) once. The announcement is
 ``booking.carrier_status_changed``, addressed to the owner of the linked booking if any.
-Carrier calls happen outside any transaction.
+Carrier calls happen outside any transaction. A booking the carrier rejected or declined is
+declined here in the same transaction (app/reconcile/carrier_reports.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.carrier_adapters.cache import CarrierAdapters
 from app.db import transaction
 from app.events import outbox
 from app.inventory.repository import AnyRow
-from app.reconcile import repository
+from app.reconcile import carrier_reports, repository
 from app.reconcile.schemas import CarrierBookingPoll
 from app.runtime import Runtime
 from app.sync.notifications import STATUS_CHANGED
@@ -96,6 +97,11 @@ async def _store(rt: Runtime, row: AnyRow, report: BookingStatusReport) -> bool:
             },
         )
         await outbox.record(conn, [event], now)
+        if moved.booking_reference is not None:
+            # The same transition as the dispatcher's answers and notifications.
+            await carrier_reports.apply_booking_report(
+                rt, conn, moved.booking_reference, moved.status, moved.reason
+            )
     log.info("carrier_booking.status_changed", scac=row.scac, reference=row.carrier_reference,
              status=report.status.value)  # fmt: skip
     return True

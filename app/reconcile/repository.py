@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.consolidation.models import ConsolidationContainer
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
 from app.domain.shrink import AllotmentUse, PoolUse
@@ -26,10 +27,23 @@ from app.sync.models import AllotmentRelease
 from app.sync.repository import carrier_bookings, changes, offers, sailing_states
 
 releases = table_of(AllotmentRelease)
+containers = table_of(ConsolidationContainer)
 rolled_bookings = table_of(RolledBooking)
 ROLLABLE = [s.value for s in ROLLABLE_BOOKING_STATES]
 # Carrier booking statuses the carrier has yet to decide on: polled until they settle.
 UNSETTLED_CARRIER_STATUSES = ("requested", "pending_amendment")
+# Carrier booking statuses that end a booking here as declined.
+DECLINING_STATUSES = ("rejected", "declined")
+MASTER_STATUS_BY_CARRIER_STATUS = {
+    "requested": "requested",
+    "pending_amendment": "confirmed",
+    "accepted": "confirmed",
+    "completed": "confirmed",
+    "rejected": "rejected",
+    "declined": "declined",
+    "cancelled": "cancelled",
+}
+FINAL_MASTER_STATUSES = ("rejected", "declined", "cancelled")
 
 
 # --- recorded changes -----------------------------------------------------------------------
@@ -426,3 +440,94 @@ async def booking_owner(conn: AsyncConnection, reference: str | None) -> uuid.UU
         return None
     query = select(bookings.c.organisation_id).where(bookings.c.reference == reference)
     return (await conn.execute(query)).scalar_one_or_none()
+
+
+# --- what carriers report of bookings placed with them ------------------------------------
+
+
+async def decline_booking(
+    conn: AsyncConnection, reference: str, now: ColumnElement[datetime]
+) -> BookingRow | None:
+    """Live (rollable) -> declined, version bumped; None when the booking was not live, or
+    was declined already: the transition happens once, whoever reports it."""
+    statement = (
+        update(bookings)
+        .where(bookings.c.reference == reference, bookings.c.state.in_(ROLLABLE))
+        .values(state=BookingState.DECLINED.value, updated_at=now, version=bookings.c.version + 1)
+        .returning(*bookings.c)
+    )
+    row = (await conn.execute(statement)).first()
+    return None if row is None else booking_row(row)
+
+
+async def declined_at_carrier(conn: AsyncConnection, limit: int) -> list[AnyRow]:
+    """Carrier bookings the carrier rejected or declined whose booking here is still live
+    (a notification stored them; polling and the dispatcher apply theirs at once)."""
+    query = (
+        select(carrier_bookings.c.booking_reference, carrier_bookings.c.status, carrier_bookings.c.reason)
+        .join(bookings, bookings.c.reference == carrier_bookings.c.booking_reference)
+        .where(
+            carrier_bookings.c.status.in_(DECLINING_STATUSES),
+            bookings.c.state.in_(ROLLABLE),
+        )
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def masters_behind_carrier(conn: AsyncConnection, limit: int) -> list[AnyRow]:
+    """Master bookings whose carrier booking says something their container does not yet."""
+    c = containers
+    query = (
+        select(
+            c.c.id,
+            carrier_bookings.c.carrier_reference,
+            carrier_bookings.c.carrier_booking_number,
+            carrier_bookings.c.status,
+            carrier_bookings.c.reason,
+        )
+        .join(sailings, sailings.c.id == c.c.sailing_id)
+        .join(
+            carrier_bookings,
+            and_(
+                carrier_bookings.c.carrier_id == sailings.c.carrier_id,
+                carrier_bookings.c.carrier_reference == c.c.master_carrier_reference,
+            ),
+        )
+        .where(
+            or_(
+                c.c.master_status != master_status_of(carrier_bookings.c.status),
+                and_(
+                    carrier_bookings.c.carrier_booking_number.is_not(None),
+                    or_(
+                        c.c.master_carrier_booking_number.is_(None),
+                        c.c.master_carrier_booking_number != carrier_bookings.c.carrier_booking_number,
+                    ),
+                ),
+            ),
+            c.c.master_status.not_in(FINAL_MASTER_STATUSES),
+        )
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
+
+
+def master_status_of(status: Any) -> Any:
+    """A container's ``master_status`` for a carrier booking status (SQL or Python value)."""
+    if isinstance(status, str):
+        return MASTER_STATUS_BY_CARRIER_STATUS.get(status, "requested")
+    return case(MASTER_STATUS_BY_CARRIER_STATUS, value=status, else_=literal("requested"))
+
+
+async def record_master_report(
+    conn: AsyncConnection, container_id: uuid.UUID, values: Mapping[str, Any]
+) -> bool:
+    """Store the carrier's word on a master booking, unless the container's master status is
+    final already (a late report never reopens it)."""
+    statement = (
+        update(containers)
+        .where(containers.c.id == container_id, containers.c.master_status.not_in(FINAL_MASTER_STATUSES))
+        .values(dict(values))
+        .returning(containers.c.id)
+    )
+    return (await conn.execute(statement)).first() is not None

@@ -12,6 +12,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
+from app.carrier_requests import payload
+from app.carrier_requests import repository as carrier_requests
 from app.db import transaction
 from app.domain import pricing
 from app.domain.capacity import Quantity, check_lcl_request
@@ -31,7 +33,7 @@ from app.inventory import repository as inventory
 from app.pagination import decode_cursor, page_of
 from app.reservations import repository, space
 from app.reservations.holds import why_not_active
-from app.reservations.repository import BookingInContext, BookingRow
+from app.reservations.repository import BookingInContext, BookingRow, CarrierSideRow
 from app.reservations.schemas import BookingAmend, BookingPage, BookingView, Cargo, HoldConfirm
 from app.reservations.views import booking_view, event_payload, hold_view
 from app.runtime import Runtime
@@ -57,6 +59,7 @@ async def confirm_hold(
             raise await why_not_active(conn, actor, hold_id, "confirm")
         quantity = hold.quantity
         _check_cargo_fits(quantity, request.cargo)
+        _check_equipment(hold.size_type, request.cargo)
         assert hold.ended_at is not None
         now: datetime = hold.ended_at
         booking = BookingRow(
@@ -83,7 +86,7 @@ async def confirm_hold(
             created_at=now,
             updated_at=now,
         )
-        view = booking_view(booking)
+        view = booking_view(booking, _asked(now) if booking.load == Load.FCL.value else None)
         await outbox.record(
             conn,
             [
@@ -98,6 +101,7 @@ async def confirm_hold(
         )
         if finish is not None:
             await finish(conn, view)
+        await _ask_carrier(conn, booking, "request", now)
         # The hot counter row last (then the booking, whose foreign key points at it): its lock
         # is held only for these two statements and the commit.
         if not await repository.book_held(conn, quantity):
@@ -105,6 +109,42 @@ async def confirm_hold(
             raise PoolClosed(hold.sailing_id, hold.size_type)
         await repository.insert_booking(conn, booking)
     return view
+
+
+async def _ask_carrier(conn: AsyncConnection, booking: BookingRow, operation: str, now: datetime) -> None:
+    """Record the carrier request an FCL booking's change needs, in the change's transaction
+    (the dispatcher sends it). LCL bookings reach the carrier in their container's master
+    booking instead."""
+    if booking.load != Load.FCL.value:
+        return
+    sailing = await carrier_requests.sailing_of(conn, booking.sailing_id)
+    request = payload.booking_request(
+        booking.reference, sailing.facts, booking.size_type, booking.units, booking.cargo, booking.parties
+    )
+    await carrier_requests.record(
+        conn,
+        subject_kind="booking",
+        subject_id=booking.id,
+        subject_reference=booking.reference,
+        carrier_id=sailing.carrier_id,
+        operation=operation,
+        payload=payload.encode(request),
+        now=now,
+    )
+
+
+def _asked(now: datetime) -> CarrierSideRow:
+    """A new FCL booking's carrier side: its request recorded, nothing sent yet."""
+    return CarrierSideRow(pending="request", requested_at=now)
+
+
+def _check_equipment(size_type: str, cargo: Cargo) -> None:
+    """Reefer settings only for reefer size-types (ISO 6346 type group R)."""
+    reefer = len(size_type) == 4 and size_type[2] == "R"
+    if cargo.reefer is not None and not reefer:
+        raise InvalidRequest("cargo.reefer", f"{size_type} is not a reefer size-type")
+    if cargo.non_operating_reefer and not reefer:
+        raise InvalidRequest("cargo.non_operating_reefer", f"{size_type} is not a reefer size-type")
 
 
 def _check_cargo_fits(space: Quantity, cargo: Cargo) -> None:
@@ -124,7 +164,12 @@ async def get_booking(rt: Runtime, actor: Actor, reference: str) -> BookingView:
             raise NotFound("booking", reference)
         booking = context.booking
         links = await repository.container_links(conn, [booking.container_id])
-    return booking_view(booking, links.get(booking.container_id) if booking.container_id else None)
+        sides = await repository.carrier_sides(conn, [booking])
+    return booking_view(
+        booking,
+        sides.get(reference),
+        links.get(booking.container_id) if booking.container_id else None,
+    )
 
 
 async def list_bookings(
@@ -143,7 +188,11 @@ async def list_bookings(
         )
         page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
         links = await repository.container_links(conn, (row.container_id for row in page))
-    items = [booking_view(r, links.get(r.container_id) if r.container_id else None) for r in page]
+        sides = await repository.carrier_sides(conn, page)
+    items = [
+        booking_view(r, sides.get(r.reference), links.get(r.container_id) if r.container_id else None)
+        for r in page
+    ]
     return BookingPage(items=items, next_cursor=next_cursor)
 
 
@@ -187,6 +236,7 @@ async def amend_booking(
             values["parties"] = msgspec.to_builtins(request.parties)
         cargo = request.cargo or msgspec.convert(current.cargo, Cargo)
         _check_cargo_fits(new, cargo)
+        _check_equipment(current.size_type, cargo)
         # Lock the booking first (its version), then the counter: the global lock order.
         row = await repository.update_booking(
             conn, current.id, current.version, CHANGEABLE_BOOKING_STATES, values
@@ -200,8 +250,9 @@ async def amend_booking(
         # waits for it, then finds the pool closed.
         if new.load is Load.LCL and not await inventory.lock_open_pool(conn, new.counter_id):
             raise PoolClosed(current.sailing_id, current.size_type)
+        await _ask_carrier(conn, row, "amend", context.now)
         await _move_booked(rt, conn, current.sailing_id, new.minus(old))
-        view = booking_view(row)
+        view = booking_view(row, (await repository.carrier_sides(conn, [row])).get(reference))
         await outbox.record(
             conn,
             [outbox.PendingEvent("booking.amended", reference, row.organisation_id, event_payload(view))],
@@ -263,8 +314,9 @@ async def cancel_booking(
         if row is None:
             # Changed between our read and our update: read again and decide on fresh state.
             raise InvalidTransition("booking", reference, "changing", "cancel")
+        await _ask_carrier(conn, row, "cancel", context.now)
         await repository.give_back(conn, [row.quantity], "booked")
-        view = booking_view(row)
+        view = booking_view(row, (await repository.carrier_sides(conn, [row])).get(reference))
         await outbox.record(
             conn,
             [outbox.PendingEvent("booking.cancelled", reference, row.organisation_id, event_payload(view))],

@@ -82,7 +82,7 @@ class Booking(ClaimedSpace, Base):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint(
-            "state IN ('confirmed', 'amended', 'cancelled', 'rolled', 'closed', 'completed')",
+            "state IN ('confirmed', 'amended', 'cancelled', 'rolled', 'declined', 'closed', 'completed')",
             name="state",
         ),
         CheckConstraint("version >= 1", name="version_positive"),

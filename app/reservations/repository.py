@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts.actor import Actor
+from app.carrier_requests.models import UNFINISHED_STATES, CarrierRequest
 from app.clock import database_now
 from app.db import table_of
 from app.domain.capacity import Quantity
@@ -52,10 +53,13 @@ from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
 from app.pagination import newest_first
 from app.reservations.models import ACTIVE, Booking, Hold
+from app.sync.models import CarrierBooking
 
 holds = table_of(Hold)
 bookings = table_of(Booking)
 _outbox = table_of(OutboxEvent)
+_requests = table_of(CarrierRequest)
+_carrier_bookings = table_of(CarrierBooking)
 
 
 class OccupyingRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -596,3 +600,61 @@ async def list_bookings(
 ) -> list[BookingRow]:  # fmt: skip
     rows = await _listed(conn, bookings, actor, state, sailing_id, before, limit)
     return [booking_row(row) for row in rows]
+
+
+# --- the carrier side of FCL bookings -------------------------------------------------------
+
+
+class CarrierSideRow(msgspec.Struct, frozen=True, kw_only=True):
+    """What the request outbox and the carrier's reports say of one booking."""
+
+    carrier_reference: str | None = None
+    carrier_booking_number: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    reported_at: datetime | None = None
+    # The first request of the booking not yet answered, and the last error any attempt met.
+    pending: str | None = None
+    last_error: str | None = None
+    requested_at: datetime | None = None
+
+
+async def carrier_sides(conn: AsyncConnection, rows: Iterable[BookingRow]) -> dict[str, CarrierSideRow]:
+    """By booking reference, the carrier side of these bookings' FCL ones."""
+    fcl = {row.id: row.reference for row in rows if row.load == Load.FCL.value}
+    if not fcl:
+        return {}
+    r = _requests
+    requests = await conn.execute(
+        select(r.c.subject_id, r.c.operation, r.c.state, r.c.last_error, r.c.updated_at)
+        .where(r.c.subject_id.in_(fcl))
+        .order_by(r.c.subject_id, r.c.sequence)
+    )
+    sides: dict[str, dict[str, Any]] = {reference: {} for reference in fcl.values()}
+    for request in requests:
+        side = sides[fcl[request.subject_id]]
+        if request.state in UNFINISHED_STATES and "pending" not in side:
+            side["pending"] = request.operation
+        if request.last_error is not None:
+            side["last_error"] = request.last_error
+        side["requested_at"] = request.updated_at
+    cb = _carrier_bookings
+    reported = await conn.execute(
+        select(
+            cb.c.booking_reference,
+            cb.c.carrier_reference,
+            cb.c.carrier_booking_number,
+            cb.c.status,
+            cb.c.reason,
+            cb.c.updated_at,
+        ).where(cb.c.booking_reference.in_(list(fcl.values())))
+    )
+    for row in reported:
+        sides[row.booking_reference].update(
+            carrier_reference=row.carrier_reference,
+            carrier_booking_number=row.carrier_booking_number,
+            status=row.status,
+            reason=row.reason,
+            reported_at=row.updated_at,
+        )
+    return {reference: CarrierSideRow(**side) for reference, side in sides.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -87,40 +87,130 @@ CargoDescription = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pat
 ProperShippingName = Annotated[str, msgspec.Meta(min_length=1, max_length=250, examples=["PAINT"])]
 
 
+# DCSA Booking 2.0.4 limits (the same as carriers/dcsa/fields.py).
+PackageCode = Annotated[str, msgspec.Meta(max_length=2, pattern=r"^[A-Z0-9]{2}$", examples=["CT"])]
+ImoPackagingCode = Annotated[str, msgspec.Meta(max_length=5, pattern=r"^[A-Z0-9]{1,5}$", examples=["1A1"])]
+PackagingDescription = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["Steel drums"])]
+TechnicalName = Annotated[str, msgspec.Meta(min_length=1, max_length=250)]
+EmsNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=7, examples=["F-E S-E"])]
+StreetNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+LocationName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=TRIMMED)]
+UnLocationCode = Annotated[
+    str, msgspec.Meta(max_length=5, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$", examples=["NLRTM"])
+]
+# DCSA modeOfTransport of pre- and on-carriage.
+CarriageMode = Literal[
+    "VESSEL", "RAIL", "TRUCK", "BARGE", "RAIL_TRUCK", "BARGE_TRUCK", "BARGE_RAIL", "MULTIMODAL"
+]
+# Container yard, store door (carrier haulage to or from an address), container freight station.
+ServiceType = Literal["CY", "SD", "CFS"]
+TemperatureUnit = Literal["CEL", "FAH"]
+# Set points carriers accept, by unit; one decimal place (DCSA sends a number).
+_SET_POINT_RANGE = {"CEL": (Decimal(-70), Decimal(70)), "FAH": (Decimal(-94), Decimal(158))}
+
+
+def _within(value: Decimal, low: Decimal, high: Decimal) -> bool:
+    """A finite decimal from ``low`` to ``high`` with one decimal place at most."""
+    return value.is_finite() and low <= value <= high and value == value.quantize(Decimal("0.1"))
+
+
 class DangerousGoods(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     un_number: Annotated[str, msgspec.Meta(pattern=trade_codes.UN_NUMBER, examples=["1263"])]
     imo_class: Annotated[str, msgspec.Meta(max_length=4, examples=["3"])]
     proper_shipping_name: ProperShippingName | None = None
+    technical_name: TechnicalName | None = None
     packing_group: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
-
-
-class CargoReefer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Temperature-controlled LCL cargo: it rides only in an operating reefer of a reefer pool,
-    beside cargo of a compatible set point."""
-
-    set_point_c: Annotated[
-        Decimal, msgspec.Meta(description="degrees Celsius, -70 to 40, one place at most", examples=["-18.0"])
-    ]
+    is_marine_pollutant: bool = False
+    is_limited_quantity: bool = False
+    ems_number: EmsNumber | None = None
+    flash_point_celsius: Annotated[Decimal, msgspec.Meta(examples=["23.5"])] | None = None
 
     def __post_init__(self) -> None:
-        # A reefer's range; stored as NUMERIC(5, 1) on the container.
-        if not self.set_point_c.is_finite() or not Decimal(-70) <= self.set_point_c <= Decimal(40):
-            raise ValueError("set_point_c must be between -70 and 40 degrees Celsius")
-        if self.set_point_c != self.set_point_c.quantize(Decimal("0.1")):
-            raise ValueError("set_point_c allows at most one decimal place")
+        point = self.flash_point_celsius
+        if point is not None and not _within(point, Decimal(-100), Decimal(400)):
+            raise ValueError("flash_point_celsius is a decimal from -100 to 400, one place at most")
+
+
+class Reefer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An operating reefer: the set point the cargo needs, in ``unit``."""
+
+    set_point: Annotated[Decimal, msgspec.Meta(examples=["-18.0"])]
+    unit: TemperatureUnit = "CEL"
+    humidity_percent: Annotated[Decimal, msgspec.Meta(examples=["85"])] | None = None
+    pre_cooling: bool = False
+
+    def __post_init__(self) -> None:
+        low, high = _SET_POINT_RANGE[self.unit]
+        if not _within(self.set_point, low, high):
+            raise ValueError(f"set_point is a decimal from {low} to {high} {self.unit}, one place at most")
+        humidity = self.humidity_percent
+        if humidity is not None and not _within(humidity, Decimal(0), Decimal(100)):
+            raise ValueError("humidity_percent is a decimal from 0 to 100, one place at most")
+
+
+class Address(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    street: Street
+    city: City
+    country_code: CountryCode
+    street_number: StreetNumber | None = None
+    postal_code: PostalCode | None = None
+
+
+class Location(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A UN/LOCODE, a named facility, a street address, or several naming one place."""
+
+    un_location_code: UnLocationCode | None = None
+    name: LocationName | None = None
+    address: Address | None = None
+
+    def __post_init__(self) -> None:
+        if self.un_location_code is None and self.address is None:
+            raise ValueError("a location needs un_location_code or address")
+
+
+class Haulage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Who moves the container at each end (DCSA receiptTypeAtOrigin, deliveryTypeAtDestination)
+    and where; store door (SD) needs the door's address."""
+
+    receipt_type_at_origin: ServiceType = "CY"
+    delivery_type_at_destination: ServiceType = "CY"
+    place_of_receipt: Location | None = None
+    place_of_delivery: Location | None = None
+    pre_carriage_mode: CarriageMode | None = None
+    on_carriage_mode: CarriageMode | None = None
+
+    def __post_init__(self) -> None:
+        receipt, delivery = self.place_of_receipt, self.place_of_delivery
+        if self.receipt_type_at_origin == "SD" and (receipt is None or receipt.address is None):
+            raise ValueError("place_of_receipt with an address is needed for store-door (SD) receipt")
+        if self.delivery_type_at_destination == "SD" and (delivery is None or delivery.address is None):
+            raise ValueError("place_of_delivery with an address is needed for store-door (SD) delivery")
 
 
 class Cargo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What is shipped and how it is packed. ``reefer`` (a set point) or ``non_operating_reefer``
+    only on reefer size-types (checked against the booking's); ``haulage`` for carrier haulage."""
+
     description: CargoDescription
     hs_code: Annotated[str, msgspec.Meta(pattern=trade_codes.HS_CODE, examples=["940360"])]
     packages: PositiveInt
     gross_kg: PositiveDecimal
     cbm: PositiveDecimal
-    dangerous_goods: list[DangerousGoods] = msgspec.field(default_factory=list)
-    reefer: CargoReefer | None = None
+    dangerous_goods: Annotated[list[DangerousGoods], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+    # Outer packaging: a UN/ECE Rec. 21 package code, or the IMDG packaging code of DG cargo.
+    package_code: PackageCode | None = None
+    imo_packaging_code: ImoPackagingCode | None = None
+    packaging_description: PackagingDescription | None = None
+    reefer: Reefer | None = None
+    non_operating_reefer: bool = False
+    haulage: Haulage | None = None
 
     def __post_init__(self) -> None:
         check_decimals(self)
+        if self.reefer is not None and self.non_operating_reefer:
+            raise ValueError("reefer and non_operating_reefer exclude each other")
 
 
 class Party(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -173,6 +263,34 @@ class BookingAmend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         check_decimals(self)
 
 
+# A booking's status at its carrier, in DCSA Booking 2.0 terms.
+CarrierStatus = Literal[
+    "RECEIVED",
+    "PENDING_UPDATE",
+    "CONFIRMED",
+    "PENDING_AMENDMENT",
+    "REJECTED",
+    "DECLINED",
+    "CANCELLED",
+    "COMPLETED",
+]
+CarrierOperation = Literal["request", "amend", "cancel"]
+
+
+class CarrierSide(msgspec.Struct, kw_only=True):
+    """An FCL booking at its carrier: the carrier's references and status as last reported
+    (answer, polling or notification), the request still waiting to be sent or answered (if
+    any), and the last error sending a request met."""
+
+    carrier_reference: str | None
+    carrier_booking_number: str | None
+    status: CarrierStatus | None
+    reason: str | None
+    pending: CarrierOperation | None
+    updated_at: datetime | None
+    last_error: str | None
+
+
 class BookingView(msgspec.Struct, kw_only=True):
     reference: str
     hold_id: uuid.UUID
@@ -198,6 +316,8 @@ class BookingView(msgspec.Struct, kw_only=True):
     # container (GET /v1/bookings/{reference}/house-bill prints the house bill).
     house_bill_number: str | None = None
     container: BookingContainer | None = None
+    # FCL bookings only: where the booking stands with the carrier.
+    carrier: CarrierSide | None = None
 
 
 class BookingContainer(msgspec.Struct, kw_only=True):

@@ -9,8 +9,17 @@ import msgspec
 from app.domain.states import BookingState, HoldState, Load
 from app.domain.units import from_milli
 from app.events import outbox
-from app.reservations.repository import BookingRow, ContainerLink, HoldRow, OccupyingRow
-from app.reservations.schemas import BookingContainer, BookingView, Cargo, HoldView, Parties
+from app.reservations.repository import BookingRow, CarrierSideRow, ContainerLink, HoldRow, OccupyingRow
+from app.reservations.schemas import (
+    BookingContainer,
+    BookingView,
+    Cargo,
+    CarrierOperation,
+    CarrierSide,
+    CarrierStatus,
+    HoldView,
+    Parties,
+)
 from app.schemas import Money, SizeType
 
 
@@ -43,9 +52,41 @@ def hold_view(row: HoldRow) -> HoldView:
     )
 
 
-def booking_view(row: BookingRow, container: ContainerLink | None = None) -> BookingView:
-    """The booking as the API shows it; ``container`` is its container's link when the caller
-    read it (events of bookings not yet packed have none)."""
+# The platform's neutral carrier statuses (carriers.base.CarrierBookingStatus) in DCSA
+# Booking 2.0 terms.
+DCSA_STATUS = {
+    "requested": "RECEIVED",
+    "pending_amendment": "PENDING_AMENDMENT",
+    "accepted": "CONFIRMED",
+    "rejected": "REJECTED",
+    "declined": "DECLINED",
+    "cancelled": "CANCELLED",
+    "completed": "COMPLETED",
+}
+
+
+def carrier_side(side: CarrierSideRow | None) -> CarrierSide | None:
+    if side is None:
+        return None
+    times = [t for t in (side.reported_at, side.requested_at) if t is not None]
+    status = DCSA_STATUS.get(side.status) if side.status is not None else None
+    return CarrierSide(
+        carrier_reference=side.carrier_reference,
+        carrier_booking_number=side.carrier_booking_number,
+        status=msgspec.convert(status, CarrierStatus | None),
+        reason=side.reason,
+        pending=msgspec.convert(side.pending, CarrierOperation | None),
+        updated_at=max(times) if times else None,
+        last_error=side.last_error,
+    )
+
+
+def booking_view(
+    row: BookingRow, carrier: CarrierSideRow | None = None, container: ContainerLink | None = None
+) -> BookingView:
+    """The booking as the API shows it; ``carrier`` and ``container`` are its carrier side and
+    its container's link when the caller read them (events of bookings not yet sent or packed
+    have none)."""
     return BookingView(
         reference=row.reference,
         hold_id=row.hold_id,
@@ -61,6 +102,7 @@ def booking_view(row: BookingRow, container: ContainerLink | None = None) -> Boo
         container=None
         if container is None
         else BookingContainer(number=container.number, master_reference=container.master_reference),
+        carrier=carrier_side(carrier),
     )
 
 

@@ -163,6 +163,9 @@ class DcsaCarrier:
     and `booking`, releases in the `CarrierStore`."""
 
     kind = "dcsa"
+    # Booking 2.0.4 has no idempotency key on POST /v2/bookings and no search by the shipper's
+    # references: a request sent again after a timeout may book twice (app/dispatch/service.py).
+    deduplicates_booking_requests = False
 
     def __init__(
         self,

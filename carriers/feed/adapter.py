@@ -114,6 +114,9 @@ class FeedCarrier:
     """A `CarrierAdapter` over an inbox and an outbox folder."""
 
     kind = "feed"
+    # The carrier's reference is made from ours: a booking request sent again is the same file
+    # for the same booking.
+    deduplicates_booking_requests = True
 
     def __init__(
         self,

@@ -58,8 +58,8 @@ async def mixed_pool(rt: Runtime, *, units: int) -> Mixed:
     for name, cbm, cargo in (
         ("paint", "4", {"dangerous_goods": [PAINT]}),
         ("oxidizer", "4", {"dangerous_goods": [OXIDIZER]}),
-        ("frozen", "5", {"reefer": {"set_point_c": "-18"}}),
-        ("chilled", "5", {"reefer": {"set_point_c": "2"}}),
+        ("frozen", "5", {"reefer": {"set_point": "-18"}}),
+        ("chilled", "5", {"reefer": {"set_point": "2"}}),
         ("furniture", "3", {}),
     ):
         booked[name] = await lcl_booking(rt, world, sailing_id, cbm, **cargo)

@@ -112,6 +112,14 @@ def _meta(annotated: Any) -> msgspec.Meta:
         (schemas.Email, fields.EMAIL, ("PartyContactDetail", "email")),
         (schemas.Phone, fields.PHONE, ("PartyContactDetail", "phone")),
         (schemas.ProperShippingName, fields.PROPER_SHIPPING_NAME, ("DangerousGoods", "properShippingName")),
+        (schemas.TechnicalName, fields.TECHNICAL_NAME, ("DangerousGoods", "technicalName")),
+        (schemas.EmsNumber, fields.EMS_NUMBER, ("DangerousGoods", "EMSNumber")),
+        (schemas.PackageCode, fields.PACKAGE_CODE, ("OuterPackaging", "packageCode")),
+        (schemas.ImoPackagingCode, fields.IMO_PACKAGING_CODE, ("OuterPackaging", "imoPackagingCode")),
+        (schemas.PackagingDescription, fields.PACKAGING_DESCRIPTION, ("OuterPackaging", "description")),
+        (schemas.StreetNumber, fields.STREET_NUMBER, ("Address", "streetNumber")),
+        (schemas.LocationName, fields.LOCATION_NAME, ("Location", "locationName")),
+        (schemas.UnLocationCode, fields.UN_LOCATION_CODE, ("Location", "UNLocationCode")),
     ],
 )
 def test_the_api_and_the_adapter_hold_the_limits_the_spec_states(

@@ -29,7 +29,7 @@ def test_a_stored_cargo_becomes_a_pool_booking_with_its_dangerous_goods_and_set_
     cargo = {
         "description": "x",
         "dangerous_goods": [{"un_number": "1263", "imo_class": "3", "proper_shipping_name": "PAINT"}],
-        "reefer": {"set_point_c": "-18.0"},
+        "reefer": {"set_point": "-18.0"},
     }
     booking = pool_booking("SP-1", 2000, 500_000, CUT_OFF, cargo)
     assert booking.dangerous_goods[0].imo_class == "3"

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from app.domain.consolidation.cargo import DangerousGoods, PoolBooking
+from app.domain.units import celsius
 
 # DCSA cut-off code of the LCL delivery cut-off (CutOffDateTimeCodeList).
 LCL_CUT_OFF: Final = "LCO"
@@ -36,7 +37,7 @@ def pool_booking(
     reference: str, volume_dm3: int, weight_g: int, booked_at: datetime, cargo: Mapping[str, Any]
 ) -> PoolBooking:
     """A live LCL booking as the planner sees it, from its stored cargo (the API's ``Cargo``:
-    ``dangerous_goods`` lines, ``reefer.set_point_c`` for temperature-controlled cargo)."""
+    ``dangerous_goods`` lines, ``reefer.set_point`` in its ``unit`` for temperature-controlled cargo)."""
     goods = tuple(
         DangerousGoods(
             un_number=str(line["un_number"]),
@@ -47,14 +48,16 @@ def pool_booking(
         for line in cargo.get("dangerous_goods") or ()
     )
     reefer = cargo.get("reefer") or {}
-    set_point = reefer.get("set_point_c")
+    set_point = reefer.get("set_point")
     return PoolBooking(
         reference=reference,
         volume_dm3=volume_dm3,
         weight_g=weight_g,
         booked_at=booked_at,
         dangerous_goods=goods,
-        set_point_c=None if set_point is None else Decimal(str(set_point)),
+        set_point_c=None
+        if set_point is None
+        else celsius(Decimal(str(set_point)), reefer.get("unit", "CEL")),
     )
 
 

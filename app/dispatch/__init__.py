@@ -1,0 +1,1 @@
+"""Sending recorded carrier requests through the carriers' adapters (the dispatcher job)."""
