@@ -3,10 +3,10 @@
 from app.accounts.models import ApiKey, Organisation
 from app.carrier_adapters.models import CarrierCounter, CarrierDocument, CarrierRelease
 from app.carrier_requests.models import CarrierRequest
-from app.consolidation.models import ConsolidationContainer, HouseBillSequence
+from app.consolidation.models import HouseBillSequence
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
-from app.inventory.models import Allotment, Carrier, Pool, Sailing
+from app.inventory.models import Allotment, Carrier, ConsolidationContainer, Pool, Sailing
 from app.reconcile.models import RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (

@@ -18,9 +18,10 @@ import msgspec
 from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.consolidation.models import ConsolidationContainer, HouseBillSequence
+from app.consolidation.models import HouseBillSequence
 from app.db import table_of
 from app.domain.states import LIVE_BOOKING_STATES, HoldState, Load, SailingStatus
+from app.inventory.models import ConsolidationContainer
 from app.inventory.repository import allotments, carriers, pools, sailings, units_free
 from app.reservations.repository import BookingRow, HoldRow, booking_row, bookings, hold_row, holds
 

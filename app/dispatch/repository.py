@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.consolidation.models import ConsolidationContainer
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
 from app.domain.states import LIVE_BOOKING_STATES
+from app.inventory.models import ConsolidationContainer
 from app.inventory.repository import AnyRow, carriers
 from app.reservations.repository import bookings
 from app.sync.repository import carrier_bookings

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.consolidation.models import ConsolidationContainer
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
 from app.domain.shrink import AllotmentUse, PoolUse
 from app.domain.states import ROLLABLE_BOOKING_STATES, BookingState, HoldState, Load, SailingStatus
 from app.inventory import repository as inventory
+from app.inventory.models import ConsolidationContainer
 from app.inventory.repository import AnyRow, allotments, carriers, pools, sailings, units_free
 from app.reconcile.models import RolledBooking
 from app.reservations.repository import BookingRow, HoldRow, booking_row, bookings, hold_row, holds

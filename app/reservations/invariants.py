@@ -36,7 +36,7 @@ from app.domain.states import LIVE_BOOKING_STATES, HoldState, Load
 from app.domain.units import from_milli
 from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
-from app.reservations.repository import BookingRow, booking_row, bookings, containers_table, holds
+from app.reservations.repository import BookingRow, booking_row, bookings, containers, holds
 from app.runtime import Runtime
 
 events = table_of(OutboxEvent)
@@ -210,9 +210,7 @@ async def _consolidation(conn: AsyncConnection) -> list[Violation]:
         numbers = {
             row.id: row.number
             for row in await conn.execute(
-                select(containers_table.c.id, containers_table.c.number).where(
-                    containers_table.c.pool_id == pool.id
-                )
+                select(containers.c.id, containers.c.number).where(containers.c.pool_id == pool.id)
             )
         }
         query = (

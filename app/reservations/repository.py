@@ -22,20 +22,16 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
-    String,
     Table,
     Update,
-    Uuid,
     and_,
     bindparam,
-    column,
     exists,
     func,
     insert,
     null,
     or_,
     select,
-    table,
     true,
     update,
 )
@@ -51,6 +47,7 @@ from app.domain.states import Load
 from app.events import idempotency, outbox
 from app.events.models import OutboxEvent
 from app.inventory import repository as inventory
+from app.inventory.models import ConsolidationContainer
 from app.pagination import newest_first
 from app.reservations.models import ACTIVE, Booking, Hold
 from app.sync.models import CarrierBooking
@@ -489,18 +486,7 @@ async def _listed(
 
 # --- bookings -------------------------------------------------------------------------------
 
-# The containers closed pools are packed into (declared in app.consolidation.models), named by
-# the columns a booking's view shows: importing that package here would point back at this one.
-_containers = table(
-    "consolidation_containers",
-    column("id", Uuid()),
-    column("pool_id", Uuid()),
-    column("number", Integer()),
-    column("master_reference", String()),
-)
-
-
-containers_table = _containers
+containers = table_of(ConsolidationContainer)
 
 
 class ContainerLink(msgspec.Struct, frozen=True, kw_only=True):
@@ -515,7 +501,7 @@ async def container_links(
     wanted = {container_id for container_id in container_ids if container_id is not None}
     if not wanted:
         return {}
-    query = select(_containers).where(_containers.c.id.in_(wanted))
+    query = select(containers).where(containers.c.id.in_(wanted))
     return {
         row.id: ContainerLink(number=row.number, master_reference=row.master_reference)
         for row in await conn.execute(query)
