@@ -31,6 +31,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scheduler_enabled: bool = True
     # A run that falls this far behind its schedule still runs (once: runs coalesce).
     job_misfire_grace_seconds: int = 30
+    # A single-leader job's run holds its lease this long, renewed every third of it while the
+    # run lasts; a replica that died mid-run is taken over once it lapses.
+    job_lease_seconds: float = 60.0
+    # A job that has not succeeded for this many intervals (and at least a minute) is overdue:
+    # GET /v1/admin/jobs marks it and GET /health/jobs answers 503.
+    job_overdue_intervals: float = 3.0
+    # Prometheus metrics at /metrics (and the HTTP metrics middleware).
+    metrics_enabled: bool = True
+    # Where `slotpool worker` serves /health, /ready, /health/jobs and /metrics.
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 8001
     expire_interval_seconds: float = 1.0
     # Holds released per transaction, to begin with: short locks, little lost to a cancellation.
     # While batches come back full (a backlog) they double, up to eight times this.
@@ -118,6 +129,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ValueError("a cancellation by absence needs >= 1 sync and a margin >= 0 hours")
         if self.outbox_retention_days < 7 or self.job_misfire_grace_seconds <= 0:
             raise ValueError("events are kept at least 7 days and the misfire grace is positive")
+        if self.job_lease_seconds < 3 or self.job_overdue_intervals < 1:
+            raise ValueError("a job lease lasts at least 3 s; a job is overdue after at least 1 interval")
+        if not 0 <= self.worker_port <= 65535:
+            raise ValueError("SLOTPOOL_WORKER_PORT must be a TCP port (0 for any free one)")
         self._validate_webhooks()
 
     def _validate_webhooks(self) -> None:

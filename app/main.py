@@ -14,7 +14,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import ControllerRouterHandler, Middleware
 
+from app import metrics
 from app.accounts.api import ApiKeyController, OrganisationAdminController, ShipperController
 from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
@@ -29,6 +32,7 @@ from app.config import Settings
 from app.db import create_engine
 from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
+from app.jobs.api import JobAdminController, jobs_health, metrics_exposition
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
 from app.reconcile.api import ReconcileAdminController
@@ -52,7 +56,26 @@ class SlotpoolApp(Litestar):
         await self._with_request_id(scope, receive, send)
 
 
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems(/[^/]*)?$"]
+PUBLIC_PATHS = ["^/health$", "^/health/jobs$", "^/ready$", "^/metrics$", "^/schema", "^/problems(/[^/]*)?$"]
+
+
+def http_metrics(settings: Settings) -> list[Middleware]:
+    """Litestar's Prometheus middleware (requests, durations, errors by route template), or
+    nothing when metrics are off."""
+    if not settings.metrics_enabled:
+        return []
+    config = PrometheusConfig(
+        app_name="slotpool",
+        prefix="slotpool_http",
+        group_path=True,
+        exclude_unhandled_paths=True,
+        exclude=["^/metrics$"],
+    )
+    return [config.middleware]
+
+
+def metrics_routes(settings: Settings) -> list[ControllerRouterHandler]:
+    return [metrics_exposition] if settings.metrics_enabled else []
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
@@ -70,6 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             carriers=app.state.carrier_adapters,
         )
         app.state.runtime = rt
+        if settings.metrics_enabled:
+            metrics.instrument_pool(rt.engine)
         log.info("app.started", database=rt.dialect)
         try:
             if not settings.scheduler_enabled:
@@ -88,6 +113,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         route_handlers=[
             health,
             ready,
+            jobs_health,
+            *metrics_routes(settings),
             problems,
             problem,
             SailingController,
@@ -105,9 +132,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             EventController,
             EventTypeController,
             WebhookEndpointController,
+            JobAdminController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[
+            # First: refusals by the others (401, 400) are counted too.
+            *http_metrics(settings),
             NulRefusal(),
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],

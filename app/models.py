@@ -6,6 +6,7 @@ from app.consolidation.models import ConsolidationContainer
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
+from app.jobs.models import JobLease, JobRun, JobStats
 from app.reconcile.models import RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (
@@ -40,6 +41,9 @@ __all__ = [
     "FeedCursor",
     "Hold",
     "IdempotencyRecord",
+    "JobLease",
+    "JobRun",
+    "JobStats",
     "Organisation",
     "OutboxEvent",
     "Pool",
