@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the app. Given a ``runtime`` (tests), it uses that engine and leaves it open."""
     settings = runtime.settings if runtime is not None else settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_json)
+    if runtime is not None and settings.metrics_enabled:
+        metrics.instrument_pool(runtime.engine)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
