@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await app.state.carrier_adapters.aclose()
             if owned:
                 await rt.engine.dispose()
+                # Its live gauges (pool in use, breaker states) leave the multiprocess sums.
+                metrics.mark_dead_process(os.getpid())
 
     return SlotpoolApp(
         route_handlers=[

@@ -74,6 +74,7 @@ async def run_worker(settings: Settings) -> None:
             loop.remove_signal_handler(signum)
         await rt.carriers.aclose()
         await rt.engine.dispose()
+        metrics.mark_dead_process(os.getpid())
 
 
 def worker_app(rt: Runtime) -> Litestar:
