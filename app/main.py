@@ -25,6 +25,7 @@ from app.accounts.service import KeyCache
 from app.api.bodies import JsonRequest, NulRefusal
 from app.api.contract import DecimalSchemaPlugin, ProblemSchemaPlugin
 from app.api.health import health, problem, problems, ready
+from app.api.http_metrics import LeanPrometheusMiddleware
 from app.api.problems import EXCEPTION_HANDLERS
 from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
@@ -71,6 +72,7 @@ def http_metrics(settings: Settings) -> list[Middleware]:
         group_path=True,
         exclude_unhandled_paths=True,
         exclude=["^/metrics$"],
+        middleware_class=LeanPrometheusMiddleware,
     )
     return [config.middleware]
 
