@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.db import transaction
 from app.jobs import repository, runs
@@ -195,3 +195,39 @@ async def test_health_of_jobs_answers_503_naming_a_job_without_recent_success(
     assert overdue.status_code == 503
     assert "sync-carriers" in overdue.json()["overdue"]
     assert "purge" not in overdue.json()["overdue"]
+
+
+async def test_no_transaction_stays_open_while_a_leader_waits_on_a_carrier(
+    runtime: Runtime, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_stat_activity shows the sessions left in a transaction")
+    calling = asyncio.Event()
+    answered = asyncio.Event()
+
+    async def carrier_call(_: Runtime) -> None:
+        calling.set()
+        await answered.wait()  # as long as a slow carrier takes to answer
+
+    job = ScheduledJob(id="test-carrier", every_seconds=60.0, run=carrier_call, single_leader=True)
+    run = asyncio.create_task(JobScheduler(runtime, [job])._run_once(job))
+    await asyncio.wait_for(calling.wait(), timeout=10)
+    open_elsewhere = await _transactions_left_open(runtime)
+    # Control: the check does see a transaction left open while something waits.
+    async with transaction(runtime.engine) as waiting:
+        await waiting.execute(select(1))
+        seen_by_control = await _transactions_left_open(runtime)
+    answered.set()
+    await run
+    assert seen_by_control == 1
+    assert open_elsewhere == 0
+    assert await _lease_row(runtime, job.id) == (None, None)
+
+
+async def _transactions_left_open(rt: Runtime) -> int:
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+    )
+    async with transaction(rt.engine, read_only=True) as conn:
+        return int((await conn.execute(query)).scalar_one())
