@@ -3,7 +3,9 @@ format (read back with prometheus_client's own parser)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from app.jobs.scheduler import JobScheduler, scheduled_jobs
 from app.runtime import Runtime
 from tests.conftest import test_runtime as runtime_on
 from tests.factories import World, confirmation, fcl_hold
+from tests.live_server import live_server
 from tests.webhooks.flows import deliver_until, register
 from tests.webhooks.receiver import Receiver, receiving
 
@@ -128,3 +131,34 @@ async def test_metrics_can_be_switched_off(database_url: str) -> None:
         transport = httpx.ASGITransport(app=create_app(runtime=rt))
         async with httpx.AsyncClient(transport=transport, base_url="http://slotpool.test") as off:
             assert (await off.get("/metrics")).status_code == 404
+
+
+async def test_with_a_multiprocess_directory_any_worker_answers_for_all_of_them(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    async with live_server(runtime.settings.database_url, workers=2, log_dir=tmp_path) as url:
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+            placed = await asyncio.gather(
+                *(
+                    http.post("/v1/holds", json=fcl_hold(world.sailing.id), headers=world.shipper.posting())
+                    for _ in range(8)
+                )
+            )
+            assert [answer.status_code for answer in placed] == [201] * 8
+            # Each scrape is served by either worker; either answers for both.
+            for _ in range(4):
+                exposition = (await http.get("/metrics")).text
+                placed_total = sum(
+                    sample.value
+                    for family in text_string_to_metric_families(exposition)
+                    for sample in family.samples
+                    if sample.name == "slotpool_holds_placed_total"
+                )
+                assert placed_total == 8
+    # The values went to the directory's files (one per process that counted), not to memory;
+    # which worker took which connection is the kernel's choice.
+    assert list(directory.glob("counter_*.db"))
