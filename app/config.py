@@ -41,6 +41,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scheduler_enabled: bool = True
     # A run that falls this far behind its schedule still runs (once: runs coalesce).
     job_misfire_grace_seconds: int = 30
+    # A single-leader job's run holds its lease this long, renewed every third of it while the
+    # run lasts; a replica that died mid-run is taken over once it lapses.
+    job_lease_seconds: float = 60.0
+    # A job that has not succeeded for this many intervals (and at least a minute) is overdue:
+    # GET /v1/admin/jobs marks it and GET /health/jobs answers 503.
+    job_overdue_intervals: float = 3.0
+    # Prometheus metrics at /metrics (and the HTTP metrics middleware).
+    metrics_enabled: bool = True
+    # Where `slotpool worker` serves /health, /ready, /health/jobs and /metrics.
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 8001
     expire_interval_seconds: float = 1.0
     # Holds released per transaction, to begin with: short locks, little lost to a cancellation.
     # While batches come back full (a backlog) they double, up to eight times this.
@@ -179,6 +190,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "nvocc_party_name",
             "1 to 70 characters (a DCSA party name)",
         )
+        _require(self.job_lease_seconds >= 3, "job_lease_seconds", "at least 3 seconds")
+        _require(self.job_overdue_intervals >= 1, "job_overdue_intervals", "at least 1 interval")
+        _require(0 <= self.worker_port <= 65535, "worker_port", "a TCP port (0 for any free one)")
         self._validate_webhooks()
 
     def _validate_webhooks(self) -> None:

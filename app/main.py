@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -16,14 +17,18 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler, Middleware
 
+from app import metrics
 from app.accounts.api import ApiKeyController, OrganisationAdminController, ShipperController
 from app.accounts.auth import ApiKeyMiddleware, provide_actor, provide_runtime
 from app.accounts.service import KeyCache
 from app.api.bodies import JsonRequest, NulRefusal
 from app.api.contract import DecimalSchemaPlugin, ProblemSchemaPlugin
 from app.api.health import health, problem, problems, ready
+from app.api.http_metrics import LeanPrometheusMiddleware
 from app.api.problems import EXCEPTION_HANDLERS
 from app.carrier_adapters.cache import CarrierAdapters
 from app.cli import SlotpoolCLIPlugin
@@ -34,6 +39,7 @@ from app.database_status import probe
 from app.db import create_engine
 from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
+from app.jobs.api import JobAdminController, jobs_health, metrics_exposition
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
 from app.reconcile.api import ReconcileAdminController
@@ -57,7 +63,7 @@ class SlotpoolApp(Litestar):
         await self._with_request_id(scope, receive, send)
 
 
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/problems(/[^/]*)?$"]
+PUBLIC_PATHS = ["^/health$", "^/health/jobs$", "^/ready$", "^/metrics$", "^/schema", "^/problems(/[^/]*)?$"]
 # What a browser checkout sends and must be able to read (optimistic concurrency, idempotent
 # retries, the created resource, the request id to quote to support).
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID"]
@@ -80,10 +86,32 @@ def cors_config(settings: Settings) -> CORSConfig | None:
     )
 
 
+def http_metrics(settings: Settings) -> list[Middleware]:
+    """Litestar's Prometheus middleware (requests, durations, errors by route template), or
+    nothing when metrics are off."""
+    if not settings.metrics_enabled:
+        return []
+    config = PrometheusConfig(
+        app_name="slotpool",
+        prefix="slotpool_http",
+        group_path=True,
+        exclude_unhandled_paths=True,
+        exclude=["^/metrics$"],
+        middleware_class=LeanPrometheusMiddleware,
+    )
+    return [config.middleware]
+
+
+def metrics_routes(settings: Settings) -> list[ControllerRouterHandler]:
+    return [metrics_exposition] if settings.metrics_enabled else []
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
     """Build the app. Given a ``runtime`` (tests), it uses that engine and leaves it open."""
     settings = runtime.settings if runtime is not None else settings or settings_or_exit()
     configure_logging(settings.log_level, settings.log_json)
+    if runtime is not None and settings.metrics_enabled:
+        metrics.instrument_pool(runtime.engine)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -95,6 +123,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             carriers=app.state.carrier_adapters,
         )
         app.state.runtime = rt
+        if settings.metrics_enabled:
+            metrics.instrument_pool(rt.engine)
         log.info("app.started", database=rt.dialect)
         # A database that is down is said once now, with what to do; /ready answers 503 until it is up.
         await probe(rt.engine, rt.database)
@@ -110,11 +140,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await app.state.carrier_adapters.aclose()
             if owned:
                 await rt.engine.dispose()
+                # Its live gauges (pool in use, breaker states) leave the multiprocess sums.
+                metrics.mark_dead_process(os.getpid())
 
     return SlotpoolApp(
         route_handlers=[
             health,
             ready,
+            jobs_health,
+            *metrics_routes(settings),
             problems,
             problem,
             SailingController,
@@ -134,9 +168,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             EventController,
             EventTypeController,
             WebhookEndpointController,
+            JobAdminController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[
+            # First: refusals by the others (401, 400) are counted too.
+            *http_metrics(settings),
             NulRefusal(),
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],

@@ -7,6 +7,7 @@ from app.consolidation.models import HouseBillSequence
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, ConsolidationContainer, Pool, Sailing
+from app.jobs.models import JobLease, JobRun, JobStats
 from app.reconcile.models import RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (
@@ -43,6 +44,9 @@ __all__ = [
     "Hold",
     "HouseBillSequence",
     "IdempotencyRecord",
+    "JobLease",
+    "JobRun",
+    "JobStats",
     "Organisation",
     "OutboxEvent",
     "Pool",

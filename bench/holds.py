@@ -1,7 +1,7 @@
 """Hold throughput on one hot sailing: the full stack against a bare baseline.
 
-``python bench/holds.py [--backends baseline postgresql sqlite] [--seconds 10] [--rounds 2]
-[--warmup 2] [--clients 64] [--sellout-units 500] [--sellout-requests 2000]
+``python bench/holds.py [--backends baseline postgresql postgresql-metrics-off sqlite]
+[--seconds 10] [--rounds 2] [--warmup 2] [--clients 64] [--sellout-units 500] [--sellout-requests 2000]
 [--baseline-pool-size N]``
 
 Every target is a real server process on 127.0.0.1 started by this script with uvicorn (one
@@ -9,13 +9,17 @@ worker, no access log):
 
 - ``postgresql`` and ``sqlite``: the app (``app.main:create_app``) with
   ``SLOTPOOL_LOG_LEVEL=WARNING`` and ``SLOTPOOL_SCHEDULER_ENABLED=false``, each on a fresh database
-  migrated with ``alembic upgrade head``. Every request is authenticated (a shipper key issued
-  through the admin API with an operator key made by the app's services) and carries a unique
-  Idempotency-Key.
+  migrated with ``alembic upgrade head``; Prometheus metrics on (the default).
+- ``postgresql-metrics-off``: the same PostgreSQL app with ``SLOTPOOL_METRICS_ENABLED=false``, so
+  the metrics' cost is read from the same run: its ratio to the baseline beside the one with
+  metrics on (the ratio with metrics on must stay within 5% of it).
 - ``baseline``: ``bench/baseline_app.py``, one Litestar endpoint running the same conditional
   ``UPDATE`` and ``INSERT`` through an asyncpg pool (``--baseline-pool-size``; by default as
   many connections as the app's pool) on its own fresh PostgreSQL database of the same schema.
   It receives the same requests and headers, and ignores the headers.
+
+Every request is authenticated (a shipper key issued through the admin API with an operator key
+made by the app's services) and carries a unique Idempotency-Key.
 
 This process is the load generator: ``--clients`` coroutines, each with its own keep-alive
 HTTP/1.1 connection of one ``httpx.AsyncClient``, post 1-unit FCL holds on the hot sailing (an
@@ -50,7 +54,10 @@ sys.path.insert(0, str(ROOT))
 from bench import holds_setup as setup  # noqa: E402
 from bench.holds_load import Run, drive  # noqa: E402
 
-BACKENDS = ("baseline", "postgresql", "sqlite")
+BACKENDS = ("baseline", "postgresql", "postgresql-metrics-off", "sqlite")
+METRICS_OFF = "postgresql-metrics-off"
+# The most the metrics may cost, as a share of the full stack's ratio to the baseline.
+METRICS_OVERHEAD_LIMIT = 0.05
 HOT_UNITS = 1_000_000
 
 
@@ -80,7 +87,9 @@ async def prepare(backend: str, url: str, workdir: Path, args: argparse.Namespac
         server = await setup.start_baseline(url, seeded.shipper_id, workdir, args.baseline_pool_size)
         headers = {"Authorization": "Bearer not-checked-by-the-baseline"}
     else:
-        server = await setup.start_app(url, workdir, backend, profile=args.profile)
+        server = await setup.start_app(
+            url, workdir, backend, profile=args.profile, metrics=backend != METRICS_OFF
+        )
         try:
             key = await setup.issue_shipper_key(server.base_url, seeded.operator_key)
         except BaseException:
@@ -199,6 +208,18 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
             f"  answers: {dict(sorted(run.statuses.items()))}  {run.seconds:.2f} s"
         )
     findings = [f"{t.backend}: {finding}" for t in targets for finding in t.findings]
+    metrics_on, metrics_off = hot.get("postgresql"), hot.get(METRICS_OFF)
+    if baseline is not None and metrics_on is not None and metrics_off is not None:
+        on, off = metrics_on.rate / baseline.rate, metrics_off.rate / baseline.rate
+        change = on / off - 1
+        print(
+            f"\nmetrics: ratio to the PG baseline {on:.3f} with metrics on, {off:.3f} off:"
+            f" {change:+.1%} (limit -{METRICS_OVERHEAD_LIMIT:.0%})"
+        )
+        if change < -METRICS_OVERHEAD_LIMIT:
+            findings.append(
+                f"metrics cost {-change:.1%} of the hold rate, above {METRICS_OVERHEAD_LIMIT:.0%}"
+            )
     print(
         "\n" + ("\n".join(findings) if findings else "no oversell, counters match the 201s, invariants hold")
     )

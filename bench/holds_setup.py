@@ -52,7 +52,7 @@ def database_url(backend: str, workdir: Path) -> str:
     """Where a backend's fresh database goes: a file in ``workdir``, or a new PostgreSQL database."""
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{workdir / f'holds-{uuid.uuid4().hex[:8]}.db'}"
-    name = f"slotpool_bench_{backend}_{uuid.uuid4().hex[:8]}"
+    name = f"slotpool_bench_{backend.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
     return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -255,14 +255,18 @@ class Server:
                 self.process.wait()
 
 
-async def start_app(url: str, workdir: Path, name: str, *, profile: bool = False) -> Server:
-    """The app under uvicorn; with ``profile``, under bench/holds_profile.py's timers and cProfile,
-    which write ``<name>.json`` and ``<name>.pstats`` into ``workdir`` when it stops."""
+async def start_app(
+    url: str, workdir: Path, name: str, *, profile: bool = False, metrics: bool = True
+) -> Server:
+    """The app under uvicorn (``metrics``: Prometheus metrics on, the default, or off); with
+    ``profile``, under bench/holds_profile.py's timers and cProfile, which write ``<name>.json``
+    and ``<name>.pstats`` into ``workdir`` when it stops."""
     env = {
         **os.environ,
         "SLOTPOOL_DATABASE_URL": url,
         "SLOTPOOL_LOG_LEVEL": "WARNING",
         "SLOTPOOL_SCHEDULER_ENABLED": "false",
+        "SLOTPOOL_METRICS_ENABLED": "true" if metrics else "false",
     }
     if not profile:
         return await _start(name, ["-m", "uvicorn", "app.main:create_app", "--factory"], env, workdir)

@@ -131,6 +131,10 @@ class BreakerBoard:
             self._breakers[scac] = breaker
         return breaker
 
+    def states(self) -> dict[str, BreakerState]:
+        """The state of every carrier's breaker used so far, by SCAC."""
+        return {scac: breaker.state for scac, breaker in self._breakers.items()}
+
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"

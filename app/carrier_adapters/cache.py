@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.carrier_adapters.credentials import open_settings
+from app.carrier_adapters.instrumented import instrumented
 from app.carrier_adapters.store import DatabaseCarrierStore
 from app.secrets import SecretBox
 from carriers.base import CarrierAdapter
@@ -92,13 +93,13 @@ class CarrierAdapters:
         fingerprint = _fingerprint(kind, settings)
         cached = self._adapters.get(scac)
         if cached is not None and cached[0] == fingerprint and cached[1] in (None, id(rt.engine)):
-            return cached[2]
+            return instrumented(cached[2], self.breakers)
         opened = open_settings(rt.secrets, kind, settings)
         adapter = build_adapter(kind, scac, opened, clock=rt.clock.app_now, store=self.store(rt))
         self._adapters[scac] = (fingerprint, id(rt.engine), adapter)
         if cached is not None:
             await cached[2].aclose()
-        return adapter
+        return instrumented(adapter, self.breakers)
 
     async def adapters_for_rows(
         self, rt: Runtime, rows: Iterable[Any]

@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import metrics
 from app.db import table_of
 from app.events.models import OutboxEvent
 
@@ -64,6 +65,11 @@ _insert = insert(_outbox)
 async def record(conn: AsyncConnection, events: Iterable[PendingEvent], at: datetime) -> None:
     """Insert the events in one statement; they commit or roll back with the change they describe."""
     rows = [msgspec.structs.asdict(row(event, at)) for event in events]
+    for written in rows:
+        # Booking transitions are counted as their events are written (in memory; a rolled
+        # back transaction is rare enough not to correct for).
+        if written["type"].startswith("booking."):
+            metrics.BOOKING_TRANSITIONS.labels(written["type"].removeprefix("booking.")).inc()
     if rows:
         # A list of one would take SQLAlchemy's executemany path, which costs more.
         await conn.execute(_insert, rows[0] if len(rows) == 1 else rows)

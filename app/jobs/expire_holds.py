@@ -12,6 +12,7 @@ import time
 
 import structlog
 
+from app import metrics
 from app.config import Settings
 from app.db import transaction
 from app.jobs.job import ScheduledJob
@@ -45,8 +46,11 @@ async def expire_overdue_holds(rt: Runtime, *, batch_size: int, budget_seconds: 
     deadline = time.monotonic() + budget_seconds
     total, size = 0, batch_size
     while True:
+        batch_started = time.monotonic()
         async with transaction(rt.engine) as conn:
             expired = await space.expire_holds(conn, rt.clock.shift(), limit=size)
+        metrics.SWEEP_BATCH_DURATION.observe(time.monotonic() - batch_started)
+        metrics.SWEEP_BATCH_SIZE.observe(expired)
         total += expired
         # A short batch means nothing overdue is left that another sweeper has not locked.
         # On shutdown the batch in hand is committed and the rest left to the next sweeper.

@@ -1,10 +1,10 @@
 """Purge (daily): idempotency records past retention, and events past the feed's retention
 that no webhook endpoint is owed any more.
 
-A single-leader job: deleting the same rows from several replicas would only contend. Rows go
-in batches, each its own short transaction under the leader lock; a replica that loses the lock
-stops, the leader carries on. An event is purged only once it is sequenced and fanned out and
-every endpoint entitled to it has had it or given up (app/webhooks/repository.purge_events).
+A single-leader job (one run per interval across replicas): deleting the same rows from several
+replicas would only contend. Rows go in batches, each its own short transaction. An event is
+purged only once it is sequenced and fanned out and every endpoint entitled to it has had it or
+given up (app/webhooks/repository.purge_events).
 """
 
 from __future__ import annotations
@@ -17,18 +17,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.db import table_of
+from app.db import table_of, transaction
 from app.events.models import IdempotencyRecord
 from app.feed.repository import read_cursor
 from app.jobs.job import ScheduledJob
-from app.jobs.leader import Skipped, run_as_leader
 from app.runtime import Runtime
 from app.webhooks.delivery import WEBHOOKS
 from app.webhooks.repository import purge_events
 
 JOB_ID = "purge"
-# Advisory lock key, fixed for this job; each single-leader job has its own.
-LEADER_KEY = 0x5107_0001
 log = structlog.get_logger("slotpool.jobs")
 
 _records = table_of(IdempotencyRecord)
@@ -40,9 +37,7 @@ class Purged(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def scheduled(settings: Settings) -> ScheduledJob:
-    return ScheduledJob(
-        id=JOB_ID, every_seconds=settings.purge_interval_seconds, run=run, leader_key=LEADER_KEY
-    )
+    return ScheduledJob(id=JOB_ID, every_seconds=settings.purge_interval_seconds, run=run, single_leader=True)
 
 
 async def run(rt: Runtime) -> Purged:
@@ -74,12 +69,11 @@ async def run(rt: Runtime) -> Purged:
 async def _in_batches(
     rt: Runtime, batch: Callable[[AsyncConnection], Awaitable[int]], batch_size: int
 ) -> int:
-    """Run ``batch`` (deleting at most ``batch_size`` rows) as leader until it deletes fewer."""
+    """Run ``batch`` (deleting at most ``batch_size`` rows) until it deletes fewer."""
     total = 0
     while True:
-        deleted = await run_as_leader(rt, LEADER_KEY, batch)
-        if isinstance(deleted, Skipped):
-            return total
+        async with transaction(rt.engine) as conn:
+            deleted = await batch(conn)
         total += deleted
         if deleted < batch_size:
             return total

@@ -2,7 +2,9 @@
 
 Created and started inside the Litestar lifespan (or ``slotpool worker``), never at import time.
 Jobs keep no state in the scheduler: every replica schedules every job, and the jobs themselves
-make that safe (rows locked with SKIP LOCKED, single-leader locks). Every job is listed in
+make that safe (rows locked with SKIP LOCKED), or the scheduler does for a single-leader job (a
+lease row in the database, app/jobs/runs.py). Every run is counted in the database and in the
+metrics. Every job is listed in
 :data:`JOBS`: a job with work of its own is a module of this package with a
 ``scheduled(settings)`` function; a job that only runs a feature's service is defined here.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,14 +25,14 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import metrics
 from app.config import Settings
 from app.consolidation.service import close_due_pools
 from app.database_status import describe, is_unavailable
-from app.jobs import dispatch, expire_holds, purge, webhooks
+from app.db import transaction
+from app.jobs import dispatch, expire_holds, purge, runs, webhooks
 from app.jobs.job import ScheduledJob
-from app.jobs.leader import Skipped, run_as_leader
 from app.reconcile.release import record_due_releases, send_pending_releases
 from app.reconcile.schemas import ReconcileReport, ReleaseReport
 from app.reconcile.service import reconcile
@@ -38,9 +41,6 @@ from app.sync.schemas import SyncReport
 from app.sync.service import sync_all
 
 log = structlog.get_logger("slotpool.jobs")
-# Advisory lock keys of the single-leader jobs defined here (purge has its own).
-SYNC_LEADER_KEY = 0x5107_0002
-RELEASE_LEADER_KEY = 0x5107_0003
 
 
 class SyncRound(msgspec.Struct, kw_only=True):
@@ -48,23 +48,16 @@ class SyncRound(msgspec.Struct, kw_only=True):
     reconcile: ReconcileReport
 
 
-async def sync_carriers(rt: Runtime) -> SyncRound | Skipped:
+async def sync_carriers(rt: Runtime) -> SyncRound:
     """Pull every carrier's schedules and allocations, then run a reconcile pass (cuts,
     schedule changes, cancellations; carrier booking statuses polled).
 
-    Single leader on PostgreSQL, so that carriers are called once per round, not once per
-    replica (the round would be correct on all replicas at once anyway: changes are recorded
-    compare-and-set and applied under row locks). The lock's transaction does nothing else and
-    holds no row lock while carriers are called. SQLite is one process: the round just runs
-    (holding a write transaction open there would block the sync's own writes).
+    Single leader (its ScheduledJob says so), so that carriers are called once per interval
+    across all replicas, not once per replica (the round would be correct on all replicas at
+    once anyway: changes are recorded compare-and-set and applied under row locks). No
+    transaction is open while carriers are called.
     """
-    if rt.dialect != "postgresql":
-        return await _sync_and_reconcile(rt)
-
-    async def lead(_conn: AsyncConnection) -> SyncRound:
-        return await _sync_and_reconcile(rt)
-
-    return await run_as_leader(rt, SYNC_LEADER_KEY, lead)
+    return await _sync_and_reconcile(rt)
 
 
 async def _sync_and_reconcile(rt: Runtime) -> SyncRound:
@@ -73,22 +66,19 @@ async def _sync_and_reconcile(rt: Runtime) -> SyncRound:
     return SyncRound(sync=synced, reconcile=reconciled)
 
 
-async def release_unused_allotment(rt: Runtime) -> ReleaseReport | Skipped:
+async def release_unused_allotment(rt: Runtime) -> ReleaseReport:
     """Give unsold containers back to carriers once their release deadline (ETD minus
-    ``carriers.release_deadline_days``) has passed, before ETD.
+    ``carriers.release_deadline_days``) has passed, before ETD, and again for units freed
+    later (holds that expired after the deadline).
 
-    The leader records what is due (one ``allotment_releases`` row per allotment and deadline,
-    unique ``release_id``); the carrier calls then happen outside any transaction. Two replicas
-    sending the same pending release is harmless: the carrier deduplicates on the
-    ``release_id`` and only one of them confirms it, so ``units_total`` drops once.
+    Single leader. What is due is recorded first (``allotment_releases`` rows with
+    deterministic, unique ``release_id``s) in one short transaction; the carrier calls then
+    happen outside any transaction. A pending release sent twice is harmless: the carrier
+    deduplicates on the ``release_id`` and only one run confirms it, so ``units_total`` drops
+    once.
     """
-
-    async def record(conn: AsyncConnection) -> int:
-        return await record_due_releases(rt, conn)
-
-    recorded = await run_as_leader(rt, RELEASE_LEADER_KEY, record)
-    if isinstance(recorded, Skipped):
-        return recorded
+    async with transaction(rt.engine) as conn:
+        recorded = await record_due_releases(rt, conn)
     report = await send_pending_releases(rt, rt.carriers)
     report.recorded = recorded
     return report
@@ -105,12 +95,13 @@ def _job(
     job_id: str,
     every: Callable[[Settings], float],
     run: Callable[[Runtime], Awaitable[object]],
-    leader_key: int | None = None,
+    *,
+    single_leader: bool = False,
 ) -> Callable[[Settings], ScheduledJob]:
     """A job whose body is a service of its feature, run every ``every(settings)`` seconds."""
 
     def scheduled(settings: Settings) -> ScheduledJob:
-        return ScheduledJob(id=job_id, every_seconds=every(settings), run=run, leader_key=leader_key)
+        return ScheduledJob(id=job_id, every_seconds=every(settings), run=run, single_leader=single_leader)
 
     return scheduled
 
@@ -119,13 +110,13 @@ def _job(
 JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     expire_holds.scheduled,
     purge.scheduled,
-    _job("sync-carriers", lambda s: s.sync_interval_seconds, sync_carriers, SYNC_LEADER_KEY),
+    _job("sync-carriers", lambda s: s.sync_interval_seconds, sync_carriers, single_leader=True),
     _job("reconcile", lambda s: s.reconcile_interval_seconds, reconcile_changes),
     _job(
         "release-unused-allotment",
         lambda s: s.release_interval_seconds,
         release_unused_allotment,
-        RELEASE_LEADER_KEY,
+        single_leader=True,
     ),
     # LCL pools at their LCL cut-off: safe on every replica (each close locks its pool).
     _job("close-pools", lambda s: s.close_pools_interval_seconds, close_due_pools),
@@ -135,10 +126,10 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
 
 
 def scheduled_jobs(settings: Settings) -> list[ScheduledJob]:
-    """The jobs for these settings; ids and leader keys are checked to be unique."""
+    """The jobs for these settings; ids are checked to be unique (a single-leader job's lease
+    is its id's row)."""
     jobs = [make(settings) for make in JOBS]
     _require_unique([job.id for job in jobs], "job id")
-    _require_unique([job.leader_key for job in jobs if job.leader_key is not None], "leader key")
     return jobs
 
 
@@ -157,6 +148,8 @@ class JobScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         # Jobs whose last run found the database unavailable: said once, not every tick.
         self._paused: set[str] = set()
+        self._registered = False
+        self._registering = asyncio.Lock()
 
     @property
     def apscheduler(self) -> AsyncIOScheduler | None:
@@ -239,30 +232,91 @@ class JobScheduler:
             assert task is not None
             self._runs.add(task)
             try:
-                await job.run(self.rt)
+                await self._run_once(job)
             except asyncio.CancelledError:
                 # Shutdown past its grace: the transaction in flight rolled back whole and the
                 # next start carries on. Not an error, and nothing for APScheduler to report.
                 log.info("job.cancelled", job=job.id)
-            except Exception as error:
-                if not is_unavailable(error):
-                    # The next tick tries again; a failing job must not stop the others.
-                    log.exception("job.failed", job=job.id)
-                elif job.id not in self._paused:
-                    # The database is gone (or not migrated): one line per job, not one per
-                    # tick; the next tick tries again.
-                    self._paused.add(job.id)
-                    reason = describe(self.rt.settings.database_url, error)
-                    log.warning("job.waiting_for_database", job=job.id, reason=reason)
-            else:
-                if job.id in self._paused:
-                    self._paused.discard(job.id)
-                    log.info("job.resumed", job=job.id)
-                self.rt.database.up()
             finally:
                 self._runs.discard(task)
 
         return run
+
+    async def _run_once(self, job: ScheduledJob) -> None:
+        """One tick: for a single-leader job, start a run only if it is due across replicas;
+        run the body; record the run (database counters, metrics)."""
+        rt = self.rt
+        lead: runs.Lead | None = None
+        try:
+            await self._register()
+            if job.single_leader:
+                lead = await runs.take_lead(rt, job, runs.replica_id())
+                if lead is None:
+                    return  # another replica ran it within the interval, or runs it now
+        except Exception as failure:
+            # The database is away: this tick fails before the body.
+            metrics.observe_job(job.id, 0.0, failed=True)
+            if is_unavailable(failure):
+                self._waiting_for_database(job, failure)
+            else:
+                log.warning("job.not_started", job=job.id, error=f"{type(failure).__name__}: {failure}")
+            return
+        started = time.monotonic()
+        error: str | None = None
+        try:
+            async with runs.kept(rt, lead):
+                await job.run(rt)
+        except asyncio.CancelledError:
+            if lead is not None:
+                # Free the lease now rather than when it lapses; the outcome says why.
+                await self._finish(job, lead, started, None, cancelled=True)
+            raise
+        except Exception as failure:
+            # The next tick tries again; a failing job must not stop the others.
+            error = f"{type(failure).__name__}: {failure}"
+            if is_unavailable(failure):
+                self._waiting_for_database(job, failure)
+            else:
+                log.exception("job.failed", job=job.id)
+        else:
+            if job.id in self._paused:
+                self._paused.discard(job.id)
+                log.info("job.resumed", job=job.id)
+            rt.database.up()
+        metrics.observe_job(job.id, time.monotonic() - started, failed=error is not None)
+        await self._finish(job, lead, started, error)
+
+    async def _finish(
+        self,
+        job: ScheduledJob,
+        lead: runs.Lead | None,
+        started: float,
+        error: str | None,
+        *,
+        cancelled: bool = False,
+    ) -> None:
+        seconds = time.monotonic() - started
+        try:
+            await runs.finish(self.rt, job.id, lead, seconds=seconds, error=error, cancelled=cancelled)
+        except Exception as failure:
+            if not is_unavailable(failure):  # a database away was said once already
+                log.warning("job.run_not_recorded", job=job.id, error=f"{type(failure).__name__}: {failure}")
+
+    def _waiting_for_database(self, job: ScheduledJob, failure: BaseException) -> None:
+        """The database is gone (or not migrated): one line per job, not one per tick; the
+        next tick tries again."""
+        if job.id not in self._paused:
+            self._paused.add(job.id)
+            reason = describe(self.rt.settings.database_url, failure)
+            log.warning("job.waiting_for_database", job=job.id, reason=reason)
+
+    async def _register(self) -> None:
+        if self._registered:
+            return
+        async with self._registering:
+            if not self._registered:
+                await runs.register(self.rt, self.jobs)
+                self._registered = True
 
 
 @asynccontextmanager

@@ -5,7 +5,12 @@ before ETD, while the sailing is open). Then:
 
 1. record: an ``allotment_releases`` row ``pending`` with the units unsold right now under the
    deterministic ``release_id = f"{allotment_id}:{deadline date}"`` (unique), before any call,
-   so an allotment is released at most once per deadline whatever runs, retries or replicas;
+   so an allotment is released at most once per deadline whatever runs, retries or replicas.
+   Units freed after that (holds that expired later, bookings cancelled) are unsold again once
+   the earlier release is confirmed: a later run records them as the allotment's next release,
+   ``f"{allotment_id}:{deadline date}:{n}"`` for the n-th (2, 3...). A release is recorded only
+   while none of the allotment's is pending (a pending one's units are still counted unsold
+   until confirmed), so no unit is in two releases;
 2. send: every pending release goes to ``adapter.release_units`` outside any transaction; a
    failure is counted on the row and retried on the next run under the same ``release_id``,
    which the carrier deduplicates (it may have acted on a call whose answer was lost);
@@ -42,11 +47,14 @@ async def record_due_releases(rt: Runtime, conn: AsyncConnection) -> int:
     due = await repository.allotments_due_for_release(conn, rt.clock.now_sql(rt.dialect), rt.dialect)
     recorded = 0
     for allotment in due:
+        release_id = await _next_release_id(conn, allotment.id, allotment.deadline_date)
+        if release_id is None:
+            continue
         recorded += await repository.record_pending_release(
             conn,
             {
                 "id": uuid.uuid4(),
-                "release_id": f"{allotment.id}:{allotment.deadline_date}",
+                "release_id": release_id,
                 "allotment_id": allotment.id,
                 "units": allotment.units_unsold,
                 "state": "pending",
@@ -55,6 +63,19 @@ async def record_due_releases(rt: Runtime, conn: AsyncConnection) -> int:
             },
         )
     return recorded
+
+
+async def _next_release_id(conn: AsyncConnection, allotment_id: uuid.UUID, deadline_date: str) -> str | None:
+    """The id of the allotment's next release at this deadline, or None while one is pending.
+
+    Deterministic: replicas (or a retried run) computing it at once collide on its unique
+    index, and only one records it."""
+    earlier = await repository.releases_of(conn, allotment_id)
+    if any(release.state == "pending" for release in earlier):
+        return None
+    first = f"{allotment_id}:{deadline_date}"
+    made = sum(1 for r in earlier if r.release_id == first or r.release_id.startswith(f"{first}:"))
+    return first if made == 0 else f"{first}:{made + 1}"
 
 
 async def send_pending_releases(rt: Runtime, carrier_adapters: CarrierAdapters) -> ReleaseReport:

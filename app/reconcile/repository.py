@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -338,6 +339,17 @@ async def record_pending_release(conn: AsyncConnection, values: Mapping[str, Any
     statement = insert_ignoring_conflicts(conn.dialect.name, releases, ["release_id"])
     result = await conn.execute(statement.values(dict(values)).returning(releases.c.id))
     return result.first() is not None
+
+
+class EarlierRelease(msgspec.Struct, frozen=True, kw_only=True):
+    release_id: str
+    state: str
+
+
+async def releases_of(conn: AsyncConnection, allotment_id: uuid.UUID) -> list[EarlierRelease]:
+    """Every release recorded for this allotment, pending or released."""
+    query = select(releases.c.release_id, releases.c.state).where(releases.c.allotment_id == allotment_id)
+    return [EarlierRelease(release_id=row.release_id, state=row.state) for row in await conn.execute(query)]
 
 
 async def pending_releases(conn: AsyncConnection) -> list[AnyRow]:

@@ -51,10 +51,12 @@ EVENT_COLUMNS = ["event_id", "type", "subject_id", "organisation_id", "payload",
 class ReleasedSpace:
     """What one counter row gets back from a batch of expired holds."""
 
-    __slots__ = ("count", "quantity")
+    __slots__ = ("count", "lags", "quantity")
 
     def __init__(self, row: Any) -> None:
         self.count = int(row.count)
+        # Seconds from each hold's expires_at to its expiry, for the metrics.
+        self.lags = [float(lag) for lag in (row.lags or "").split(",") if lag]
         self.quantity = Quantity(
             load=Load(row.load),
             allotment_id=row.allotment_id,
@@ -81,7 +83,9 @@ def _due(now: ColumnElement[datetime], scope: Scope) -> Select[Any]:
     return query.with_for_update(skip_locked=True)
 
 
-def _sums(rows: Any) -> Any:
+def _sums(rows: Any, lags: ColumnElement[Any]) -> Any:
+    """What goes back to each counter row, and ``lags``: the expiry lags of its holds
+    (seconds from expires_at to expiry) aggregated as comma-separated text."""
     return select(
         rows.c.load,
         rows.c.allotment_id,
@@ -90,6 +94,7 @@ def _sums(rows: Any) -> Any:
         func.sum(rows.c.units).label("units"),
         func.sum(rows.c.volume_dm3).label("volume_dm3"),
         func.sum(rows.c.weight_g).label("weight_g"),
+        lags.label("lags"),
     ).group_by(rows.c.load, rows.c.allotment_id, rows.c.pool_id)
 
 
@@ -139,7 +144,9 @@ def _expire_postgresql(scope: Scope) -> Select[Any]:
             expired.c.ended_at,
         ),
     )
-    statement: Select[Any] = _sums(expired).add_cte(events.cte("events"))
+    lag = func.extract("epoch", expired.c.ended_at - expired.c.expires_at)
+    lags = func.string_agg(cast(lag, Text), ",")
+    statement: Select[Any] = _sums(expired, lags).add_cte(events.cte("events"))
     return statement
 
 
@@ -164,7 +171,9 @@ _now_sqlite = select(database_now("sqlite"))
 def _expire_sqlite_statements(scope: Scope) -> tuple[Select[Any], Insert, Update]:
     moment = bindparam("moment", type_=holds.c.expires_at.type)
     batch = holds.c.id.in_(_due(moment, scope).order_by(holds.c.id))
-    sums = _sums(select(holds).where(batch).subquery())
+    batch_rows = select(holds).where(batch).subquery()
+    lag = (func.julianday(moment) - func.julianday(batch_rows.c.expires_at)) * 86400.0
+    sums = _sums(batch_rows, func.group_concat(lag))
     events = insert(outbox).from_select(
         EVENT_COLUMNS,
         select(

@@ -14,11 +14,19 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import metrics
 from app.accounts import repository as accounts
 from app.accounts.actor import Actor, OrgKind
 from app.db import autocommit, transaction
 from app.domain import hold_plan
-from app.domain.errors import HoldExpired, InvalidRequest, InvalidTransition, NotFound, OnBehalfOfRequired
+from app.domain.errors import (
+    DomainError,
+    HoldExpired,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    OnBehalfOfRequired,
+)
 from app.domain.hold_plan import HoldPlan, HoldTerms
 from app.domain.states import HoldState
 from app.events import idempotency, outbox
@@ -35,6 +43,16 @@ async def place_hold(
     rt: Runtime, actor: Actor, request: HoldCreate, finish: Finish | None = None
 ) -> HoldView:
     """Claim space on a sailing for a few minutes at a locked price, or raise why not."""
+    try:
+        view = await _place_hold(rt, actor, request, finish)
+    except DomainError as refusal:
+        metrics.HOLDS_REFUSED.labels(refusal.slug).inc()
+        raise
+    metrics.HOLDS_PLACED.labels(request.load.value).inc()
+    return view
+
+
+async def _place_hold(rt: Runtime, actor: Actor, request: HoldCreate, finish: Finish | None) -> HoldView:
     settings = rt.settings
     ttl = hold_plan.hold_ttl(
         request.ttl_seconds, settings.hold_ttl_default_seconds, settings.hold_ttl_max_seconds

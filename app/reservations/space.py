@@ -9,6 +9,7 @@ import uuid
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import metrics
 from app.domain.capacity import Quantity, containers_to_draw
 from app.domain.errors import InsufficientCapacity, PoolClosed
 from app.domain.states import Load
@@ -52,6 +53,9 @@ async def expire_holds(
     give their space back and record ``hold.expired`` for each; returns how many expired."""
     released = await expiry.expire_overdue(conn, shift, counter=counter, limit=limit)
     await repository.give_back(conn, (space.quantity for space in released), "held")
+    for space in released:
+        for lag in space.lags:
+            metrics.HOLD_EXPIRY_LAG.observe(max(lag, 0.0))
     return sum(space.count for space in released)
 
 

@@ -38,6 +38,7 @@ import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import metrics
 from app.config import Settings
 from app.db import transaction
 from app.events import outbox
@@ -300,6 +301,10 @@ class _Session:
                 owed_for = (now - delivery.owed_since).total_seconds()
                 wait = schedule.after_failure(delivery.attempts, owed_for, window)
             state = "delivered" if outcome.delivered else ("pending" if wait is not None else "given_up")
+            if outcome.delivered:
+                metrics.WEBHOOK_DELIVERY_LAG.observe(
+                    max((now - claimed.event.created_at).total_seconds(), 0.0)
+                )
             settled.append(
                 {
                     "delivery_id": delivery.id,

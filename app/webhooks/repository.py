@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, true, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -404,3 +404,43 @@ async def purge_events(conn: AsyncConnection, cutoff: Any, fanned_out: int, limi
     await conn.execute(delete(deliveries).where(deliveries.c.event_row.in_(doomed)))
     await conn.execute(delete(outbox).where(outbox.c.id.in_(doomed)))
     return len(doomed)
+
+
+# Backlog, for the metrics (read at most every few seconds)
+
+BACKLOG_CAP = 10_000
+
+
+class Backlog(NamedTuple):
+    """Events not yet sequenced and deliveries still pending (each counted up to
+    :data:`BACKLOG_CAP`), and the age of the oldest of either in seconds (0 if none)."""
+
+    unsequenced: int
+    pending_deliveries: int
+    oldest_age_seconds: float
+
+
+async def outbox_backlog(conn: AsyncConnection, now_sql: Any) -> Backlog:
+    """Cheap at any backlog: the counts stop at the cap, and each kind is read through its
+    partial index (unsequenced events, pending deliveries)."""
+    unsequenced = outbox.c.position.is_(None)
+    pending = deliveries.c.state == "pending"
+    capped_events = select(outbox.c.id).where(unsequenced).limit(BACKLOG_CAP).subquery()
+    capped_deliveries = select(deliveries.c.id).where(pending).limit(BACKLOG_CAP).subquery()
+    oldest_event = select(outbox.c.created_at).where(unsequenced).order_by(outbox.c.id).limit(1)
+    oldest_delivery = select(func.min(deliveries.c.owed_since)).where(pending)
+    row = (
+        await conn.execute(
+            select(
+                select(func.count()).select_from(capped_events).scalar_subquery(),
+                select(func.count()).select_from(capped_deliveries).scalar_subquery(),
+                oldest_event.scalar_subquery(),
+                oldest_delivery.scalar_subquery(),
+                now_sql,
+            )
+        )
+    ).one()
+    events, pending_count, event_at, delivery_at, now = row
+    oldest = [moment for moment in (event_at, delivery_at) if moment is not None]
+    age = max((now - min(oldest)).total_seconds(), 0.0) if oldest else 0.0
+    return Backlog(unsequenced=int(events), pending_deliveries=int(pending_count), oldest_age_seconds=age)

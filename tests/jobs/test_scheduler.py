@@ -22,18 +22,18 @@ from tests.jobs.holds import active_count, place_fcl
 from tests.jobs.test_expire_holds import poll
 
 
-def test_the_service_schedules_each_job_under_a_fixed_id_with_its_own_leader_key() -> None:
+def test_the_service_schedules_each_job_under_a_fixed_id_single_leader_where_it_must_be() -> None:
     settings = Settings(expire_interval_seconds=1.0, purge_interval_seconds=86_400)
     jobs = {job.id: job for job in scheduled_jobs(settings)}
 
     assert {expire_holds.JOB_ID, purge.JOB_ID} <= set(jobs)
     assert (expire_holds.JOB_ID, purge.JOB_ID) == ("expire-holds", "purge")
-    leader_keys = [job.leader_key for job in jobs.values() if job.leader_key is not None]
-    assert len(set(leader_keys)) == len(leader_keys)
     assert jobs["expire-holds"].every_seconds == 1.0
-    assert jobs["expire-holds"].leader_key is None  # row claims, not a leader
+    assert not jobs["expire-holds"].single_leader  # row claims, not a leader
     assert jobs["purge"].every_seconds == 86_400
-    assert jobs["purge"].leader_key == purge.LEADER_KEY
+    leaders = {job_id for job_id, job in jobs.items() if job.single_leader}
+    assert {"purge", "sync-carriers", "release-unused-allotment"} <= leaders
+    assert not leaders & {"expire-holds", "reconcile", "deliver-webhooks"}
 
 
 async def test_jobs_run_with_coalescing_one_instance_and_a_misfire_grace(runtime: Runtime) -> None:

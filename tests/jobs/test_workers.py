@@ -21,7 +21,7 @@ from app.runtime import Runtime
 from tests.factories import World, make_sailing
 from tests.jobs.holds import active_count, expired_events, place_fcl, place_lcl
 from tests.jobs.test_expire_holds import poll
-from tests.live_server import ROOT
+from tests.live_server import ROOT, free_port
 
 pytestmark = pytest.mark.concurrency
 HOLDS = 2_000
@@ -41,10 +41,12 @@ async def workers(database_url: str, log_dir: Path) -> AsyncIterator[list[asynci
     logs = [log_dir / f"worker-{index}.log" for index in range(WORKERS)]
     processes = []
     for path in logs:
+        # Each its own port for its health and metrics server, as on separate hosts.
+        own = {**env, "SLOTPOOL_WORKER_PORT": str(free_port())}
         with path.open("wb") as log:
             processes.append(
                 await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "app", "worker", cwd=ROOT, env=env, stdout=log, stderr=log
+                    sys.executable, "-m", "app", "worker", cwd=ROOT, env=own, stdout=log, stderr=log
                 )
             )
     try:
