@@ -113,7 +113,11 @@ async def simulated_lane(runtime: Runtime, *, lose_first_answer: bool = False, r
     rt = dataclasses.replace(runtime, carriers=fast_registry())
     await add_carrier(rt, SCAC, "simulated", **SIMULATED)
     await sync_carrier(rt, rt.carriers, SCAC)
-    inner = await rt.carriers.adapter_for(rt, SCAC, "simulated", SIMULATED)
+    await rt.carriers.adapter_for(rt, SCAC, "simulated", SIMULATED)
+    # The simulated adapter itself (adapter_for hands it out wrapped for the metrics): tests
+    # turn its knobs.
+    inner = rt.carriers.cached(SCAC)
+    assert inner is not None
     probe = CarrierProbe(inner, lose_first_answer=lose_first_answer)
     rt.carriers.install(SCAC, "simulated", SIMULATED, probe)
     async with transaction(rt.engine, read_only=True) as conn:
