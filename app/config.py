@@ -68,6 +68,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reconcile_interval_seconds: float = 60.0
     # Give unsold units back to carriers at their release deadline (single leader).
     release_interval_seconds: float = 3600.0
+    # Rebuild each closed sailing's consolidated manifest, store a new version when it changed
+    # and send what is due (any replica; each manifest is claimed under a lease).
+    manifest_interval_seconds: float = 60.0
+    # A worker's claim on a manifest while it sends a version; taken over after it.
+    manifest_lease_seconds: float = 300.0
+    # A version that failed this many times in a row is given up (a new version starts again).
+    manifest_max_attempts: int = 12
+    # The platform as the shipper of the master bill in the DCSA rendition of manifests for
+    # carriers that are not DCSA carriers (a DCSA carrier's own `booking_agent` and `contact`
+    # are used for it).
+    nvocc_name: str = "Slotpool NVOCC"
+    nvocc_email: str = "operations@slotpool.example"
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.
@@ -119,6 +131,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.outbox_retention_days < 7 or self.job_misfire_grace_seconds <= 0:
             raise ValueError("events are kept at least 7 days and the misfire grace is positive")
         self._validate_webhooks()
+        if self.manifest_interval_seconds <= 0 or self.manifest_max_attempts < 1:
+            raise ValueError("the manifest interval must be positive and at least one attempt made")
+        if self.manifest_lease_seconds < 60:
+            raise ValueError("SLOTPOOL_MANIFEST_LEASE_SECONDS must be at least 60 (a carrier call and its record)")
 
     def _validate_webhooks(self) -> None:
         if min(self.webhook_interval_seconds, self.webhook_timeout_seconds) <= 0:

@@ -6,6 +6,7 @@ from app.consolidation.models import ConsolidationContainer
 from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, Pool, Sailing
+from app.manifests.models import Manifest, ManifestVersion
 from app.reconcile.models import RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (
@@ -28,6 +29,8 @@ __all__ = [
     "AllotmentRelease",
     "ApiKey",
     "Booking",
+    "Manifest",
+    "ManifestVersion",
     "Carrier",
     "CarrierAccount",
     "CarrierBooking",
