@@ -134,7 +134,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.manifest_interval_seconds <= 0 or self.manifest_max_attempts < 1:
             raise ValueError("the manifest interval must be positive and at least one attempt made")
         if self.manifest_lease_seconds < 60:
-            raise ValueError("SLOTPOOL_MANIFEST_LEASE_SECONDS must be at least 60 (a carrier call and its record)")
+            raise ValueError(
+                "SLOTPOOL_MANIFEST_LEASE_SECONDS must be at least 60 (a carrier call and its record)"
+            )
 
     def _validate_webhooks(self) -> None:
         if min(self.webhook_interval_seconds, self.webhook_timeout_seconds) <= 0:

@@ -28,6 +28,8 @@ from app.config import Settings
 from app.jobs import expire_holds, purge, webhooks
 from app.jobs.job import ScheduledJob
 from app.jobs.leader import Skipped, run_as_leader
+from app.manifests.schemas import ManifestRound
+from app.manifests.service import run_manifests
 from app.reconcile.release import record_due_releases, send_pending_releases
 from app.reconcile.schemas import ReconcileReport, ReleaseReport
 from app.reconcile.service import reconcile
@@ -99,6 +101,15 @@ async def reconcile_changes(rt: Runtime) -> ReconcileReport:
     return await reconcile(rt)
 
 
+async def submit_manifests(rt: Runtime) -> ManifestRound:
+    """Rebuild the consolidated manifest of every closed sailing, store a new version when its
+    content changed, and send due versions to carriers. Safe on every replica: a version is
+    stored under its manifest's row lock, and a manifest is sent under a lease taken with
+    ``SKIP LOCKED``. Part of dispatching carrier requests (DESIGN section 5): the dispatcher
+    may call ``run_manifests`` itself and this job go."""
+    return await run_manifests(rt)
+
+
 def _job(
     job_id: str,
     every: Callable[[Settings], float],
@@ -126,6 +137,7 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
         RELEASE_LEADER_KEY,
     ),
     webhooks.scheduled,
+    _job("submit-manifests", lambda s: s.manifest_interval_seconds, submit_manifests),
 )
 
 

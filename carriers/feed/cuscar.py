@@ -162,7 +162,9 @@ def _party_segments(text: _Text, where: str, qualifier: str, party: Party) -> li
         )
     ]
     if party.contact_name:
-        segments.append(Segment("CTA", "IC", ["", str(text(where, "3412 department or employee", party.contact_name))]))
+        segments.append(
+            Segment("CTA", "IC", ["", str(text(where, "3412 department or employee", party.contact_name))])
+        )
     if party.email:
         segments.append(Segment("COM", [str(text(where, "3148 communication number", party.email)), "EM"]))
     if party.phone:
