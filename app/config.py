@@ -80,6 +80,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # are used for it).
     nvocc_name: str = "Slotpool NVOCC"
     nvocc_email: str = "operations@slotpool.example"
+    # Its street, city and country (ISO 3166 alpha-2): shipping instructions require them; left
+    # empty, manifests of those carriers have no DCSA rendition (the reason is kept with them).
+    nvocc_address: str = ""
+    nvocc_city: str = ""
+    nvocc_country_code: str = ""
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.

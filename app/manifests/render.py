@@ -4,7 +4,7 @@ DCSA eBL 3.0.3 shipping instructions (JSON), a CUSCAR EDIFACT interchange and CS
 Each document is rendered as the carrier would be sent it: a DCSA carrier's shipping
 instructions name the platform as its ``booking_agent`` and ``contact`` settings do, a file
 carrier's interchange carries its ``sender_id`` and character set. Other carriers get the
-platform as the settings name it (``SLOTPOOL_NVOCC_NAME``, ``SLOTPOOL_NVOCC_EMAIL``).
+platform as the settings name it (``SLOTPOOL_NVOCC_*``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,13 @@ def _dcsa_settings(kind: str, carrier_settings: Mapping[str, Any], settings: Set
             pass  # an adapter that cannot be built sends nothing; the document still renders
     return DcsaSettings(
         base_url=_ANY_URL,
-        booking_agent=Party(name=settings.nvocc_name, email=settings.nvocc_email),
+        booking_agent=Party(
+            name=settings.nvocc_name,
+            email=settings.nvocc_email,
+            address=settings.nvocc_address or None,
+            city=settings.nvocc_city or None,
+            country_code=settings.nvocc_country_code or None,
+        ),
         contact=w.BkContact(name=settings.nvocc_name[:35], email=settings.nvocc_email),
     )
 

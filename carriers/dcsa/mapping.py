@@ -349,7 +349,15 @@ def manifest_to_wire(
                     method_of_payment,
                 )
             )
+    # The master bill is straight (not to order), so it names a consignee: the platform, whose
+    # house bills consign the cargo onwards. Both need an address (eBL 3.0.3 ShipperShipper and
+    # ConsigneeShipper: an address or an identifying code).
     shipper = _si_party(check, "documentParties.shipper", nvocc)
+    consignee = _si_party(check, "documentParties.consignee", nvocc)
+    if shipper.address is None:
+        check.fail(
+            "documentParties.shipper.address", "the platform's address is required (street, city, country)"
+        )
     check.raise_if_any(scac, f"shipping instructions of {manifest.sailing.voyage_number}")
     return w.SiCreateShippingInstructions(
         transport_document_type_code="BOL",
@@ -360,7 +368,7 @@ def manifest_to_wire(
         carrier_code=scac,
         carrier_code_list_provider="NMFTA",
         party_contact_details=[contact],
-        document_parties=w.SiDocumentParties(shipper=shipper),
+        document_parties=w.SiDocumentParties(shipper=shipper, consignee=consignee),
         is_cargo_delivered_in_ics2_zone=manifest.sailing.port_of_discharge[:2] in ICS2_COUNTRIES,
         consignment_items=items,
         utilized_transport_equipments=equipments,

@@ -28,8 +28,12 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["carrier_id"], ["carriers.id"], name=op.f("fk_manifests_carrier_id_carriers")),
-        sa.ForeignKeyConstraint(["sailing_id"], ["sailings.id"], name=op.f("fk_manifests_sailing_id_sailings")),
+        sa.ForeignKeyConstraint(
+            ["carrier_id"], ["carriers.id"], name=op.f("fk_manifests_carrier_id_carriers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sailing_id"], ["sailings.id"], name=op.f("fk_manifests_sailing_id_sailings")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_manifests")),
         sa.UniqueConstraint("sailing_id", "carrier_id", name=op.f("uq_manifests_sailing_id_carrier_id")),
     )
@@ -59,7 +63,8 @@ def upgrade() -> None:
         sa.Column("decision_reason", sa.String(length=1000), nullable=True),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_manifest_versions_attempts_non_negative")),
         sa.CheckConstraint(
-            "decision IS NULL OR decision IN ('accepted', 'rejected')", name=op.f("ck_manifest_versions_decision")
+            "decision IS NULL OR decision IN ('accepted', 'rejected')",
+            name=op.f("ck_manifest_versions_decision"),
         ),
         sa.CheckConstraint(
             "delivery_state IN ('pending', 'submitted', 'failed', 'superseded')",
