@@ -283,11 +283,16 @@ async def end_lease(conn: AsyncConnection, manifest_id: uuid.UUID, token: uuid.U
     return bool(result.rowcount)
 
 
-async def update_version(conn: AsyncConnection, version_id: uuid.UUID, values: dict[str, Any]) -> None:
-    """Record an attempt's outcome on a version still pending."""
+async def update_version(
+    conn: AsyncConnection, version_id: uuid.UUID, *, values: dict[str, Any], in_flight: bool
+) -> None:
+    """Record an attempt's outcome. What the carrier did with a version (``in_flight``) is
+    recorded even when a later version superseded it meanwhile; a failure of a superseded
+    version leaves it superseded (it is never retried: the later version is sent instead)."""
+    states = ["pending", "superseded"] if in_flight else ["pending"]
     await conn.execute(
         update(versions)
-        .where(versions.c.id == version_id, versions.c.delivery_state == "pending")
+        .where(versions.c.id == version_id, versions.c.delivery_state.in_(states))
         .values(**values, attempts=versions.c.attempts + 1)
     )
 

@@ -57,7 +57,8 @@ from carriers.base import (
 )
 
 log = structlog.get_logger("slotpool.manifests")
-CLAIM_BATCH = 20
+# At most this many versions sent per run: the rest wait for the next run (or replica).
+SENDS_PER_RUN = 20
 
 
 async def run_manifests(rt: Runtime, carrier_adapters: CarrierAdapters | None = None) -> ManifestRound:
@@ -90,6 +91,10 @@ async def _refresh(rt: Runtime, sailing: ClosedSailing) -> bool:
         port_of_discharge=sailing.port_of_discharge,
     )
     manifest = build_manifest(key, boxes, bills)
+    if not manifest.containers:
+        # Nothing aboard (every booking cancelled or rolled): no manifest to send; the carrier
+        # hears of it through the master bookings' cancellation.
+        return False
     content = canonical(manifest)
     digest = checksum(content)
     at = rt.clock.app_now()
@@ -139,17 +144,21 @@ async def _refresh(rt: Runtime, sailing: ClosedSailing) -> bool:
 
 async def submit_due_manifests(rt: Runtime, carrier_adapters: CarrierAdapters, report: ManifestRound) -> None:
     """Send the latest version of every manifest that is due, one claimed batch at a time."""
-    token = uuid.uuid4()
-    async with transaction(rt.engine) as conn:
-        claimed = await repository.claim_due(
-            conn,
-            rt.clock.now_sql(rt.dialect),
-            rt.clock.now_sql(rt.dialect, rt.settings.manifest_lease_seconds),
-            token,
-            CLAIM_BATCH,
-        )
-    for version in claimed:
-        await _submit(rt, carrier_adapters, version, token, report)
+    # One manifest per claim: each lease then covers one carrier call and its record, never a
+    # batch of calls that could outlast it.
+    for _ in range(SENDS_PER_RUN):
+        token = uuid.uuid4()
+        async with transaction(rt.engine) as conn:
+            claimed = await repository.claim_due(
+                conn,
+                rt.clock.now_sql(rt.dialect),
+                rt.clock.now_sql(rt.dialect, rt.settings.manifest_lease_seconds),
+                token,
+                1,
+            )
+        if not claimed:
+            return
+        await _submit(rt, carrier_adapters, claimed[0], token, report)
 
 
 async def _submit(
@@ -209,7 +218,8 @@ async def _record_receipt(
         await repository.update_version(
             conn,
             version.version_id,
-            {
+            in_flight=True,
+            values={
                 "delivery_state": "submitted",
                 "next_attempt_at": None,
                 "last_error": None,
@@ -248,7 +258,8 @@ async def _record_refusal(
         await repository.update_version(
             conn,
             version.version_id,
-            {
+            in_flight=True,
+            values={
                 "delivery_state": "failed",
                 "next_attempt_at": None,
                 "last_error": reason[:1000],
@@ -283,7 +294,8 @@ async def _record_failure(
         await repository.update_version(
             conn,
             version.version_id,
-            {
+            in_flight=False,
+            values={
                 "delivery_state": "failed" if give_up else "pending",
                 "next_attempt_at": None if give_up else rt.clock.now_sql(rt.dialect, wait),
                 "last_error": error[:1000],

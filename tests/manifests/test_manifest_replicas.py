@@ -16,7 +16,7 @@ from app.runtime import Runtime
 from carriers.base import Manifest, ManifestReceipt
 from carriers.simulated import SimulatedCarrier, SimulatedSettings
 from tests.conftest import test_runtime as runtime_on
-from tests.manifests.manifest_world import closed_sailing, events_of, manifest_versions
+from tests.manifests.manifest_world import cancel_directly, closed_sailing, events_of, manifest_versions
 from tests.sync.sync_world import fast_registry
 
 SETTINGS = SimulatedSettings(seed=1, lanes=["CNSHA-USLAX"], weeks=1)
@@ -88,3 +88,28 @@ async def test_control_without_the_lease_another_replica_sends_it_again(
     monkeypatch.setattr(repository, "_lease_free", lambda _now: true())
 
     assert await second_replica_while_first_sends(runtime, database_url, client) == 2
+
+
+async def test_a_change_while_a_version_is_being_sent_is_sent_after_it(
+    runtime: Runtime, database_url: str, client: httpx.AsyncClient
+) -> None:
+    world = await closed_sailing(runtime, client, scac="SLOW")
+    carrier = HeldCarrier()
+    async with runtime_on(database_url) as other:
+        first, second = fast_registry(), fast_registry()
+        first.install("SLOW", "simulated", {}, carrier)
+        second.install("SLOW", "simulated", {}, carrier)
+        sending = asyncio.create_task(run_manifests(runtime, first))
+        await asyncio.wait_for(carrier.entered.wait(), 10)
+        await cancel_directly(runtime, world.references[0])
+        meanwhile = await run_manifests(other, second)
+        carrier.release.set()
+        sent_first = await sending
+        after = await run_manifests(other, second)
+
+    assert (meanwhile.versions_stored, meanwhile.submitted) == (1, 0)  # stored, not sent past v1
+    assert sent_first.submitted + after.submitted == 2
+    assert carrier.calls == 2
+    first_version, second_version = await manifest_versions(runtime, world.sailing_id)
+    assert (first_version.delivery_state, first_version.receipt_reference) == ("submitted", "R1")
+    assert (second_version.delivery_state, second_version.receipt_reference) == ("submitted", "R2")
