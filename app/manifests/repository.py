@@ -180,6 +180,20 @@ async def lock_manifest(
     return row.id, row.latest_version
 
 
+async def latest_checksum(conn: AsyncConnection, sailing_id: uuid.UUID, carrier_id: uuid.UUID) -> str | None:
+    """The checksum of the latest version of the sailing's manifest, None before the first."""
+    query = (
+        select(versions.c.checksum)
+        .join(
+            manifests,
+            and_(manifests.c.id == versions.c.manifest_id, manifests.c.latest_version == versions.c.number),
+        )
+        .where(manifests.c.sailing_id == sailing_id, manifests.c.carrier_id == carrier_id)
+    )
+    found: str | None = (await conn.execute(query)).scalar_one_or_none()
+    return found
+
+
 async def checksum_of(conn: AsyncConnection, manifest_id: uuid.UUID, number: int) -> str | None:
     query = select(versions.c.checksum).where(
         versions.c.manifest_id == manifest_id, versions.c.number == number

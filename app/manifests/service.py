@@ -84,6 +84,7 @@ async def refresh_manifests(rt: Runtime, report: ManifestRound) -> None:
 async def _refresh(rt: Runtime, sailing: ClosedSailing) -> bool:
     async with transaction(rt.engine, read_only=True) as conn:
         boxes, bills = await repository.consolidated(conn, sailing.sailing_id)
+        known = await repository.latest_checksum(conn, sailing.sailing_id, sailing.carrier_id)
     key = SailingKey(
         carrier_scac=sailing.scac,
         voyage_number=sailing.voyage_number,
@@ -97,6 +98,8 @@ async def _refresh(rt: Runtime, sailing: ClosedSailing) -> bool:
         return False
     content = canonical(manifest)
     digest = checksum(content)
+    if digest == known:
+        return False  # unchanged: the usual case, decided without rendering or a write
     at = rt.clock.app_now()
     # Rendered before the transaction: pure work that holds no lock. A version already stored
     # with this checksum (by another replica meanwhile) makes it wasted, never wrong.
