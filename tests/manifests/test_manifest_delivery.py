@@ -5,6 +5,7 @@ nothing; a carrier failure is retried later, a rejection is recorded with its ev
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import dcsa_conditions
@@ -188,3 +189,55 @@ async def test_a_rejection_is_recorded_with_its_event(runtime: Runtime, client: 
     assert await events_of(runtime, "manifest.accepted") == []
     # Refused content is not sent again; a changed manifest would be.
     assert (await run_manifests(runtime, registry)).rejected == 0
+
+
+class DecliningCarrier(SimulatedCarrier):
+    """Takes the manifest but does not accept it (its receipt says so)."""
+
+    async def submit_manifest(self, manifest: Manifest) -> ManifestReceipt:
+        return ManifestReceipt(carrier_reference="IN-7", accepted=False)
+
+
+async def test_a_receipt_that_does_not_accept_is_a_submission_and_a_rejection(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    registry = fast_registry()
+    world = await closed_sailing(runtime, client, scac="DECL")
+    registry.install(
+        "DECL", "simulated", {}, DecliningCarrier("DECL", SimulatedSettings(seed=1, lanes=[], weeks=1))
+    )
+
+    await run_manifests(runtime, registry)
+
+    (version,) = await manifest_versions(runtime, world.sailing_id)
+    assert (version.delivery_state, version.decision, version.receipt_reference) == (
+        "submitted",
+        "rejected",
+        "IN-7",
+    )
+    assert [e["receipt_reference"] for e in await events_of(runtime, "manifest.submitted")] == ["IN-7"]
+    assert [e["receipt_reference"] for e in await events_of(runtime, "manifest.rejected")] == ["IN-7"]
+
+
+async def test_a_version_failing_every_attempt_is_given_up_with_a_rejection_event(
+    runtime: Runtime, client: httpx.AsyncClient, fake_dcsa: FakeDcsaState
+) -> None:
+    rt = dataclasses.replace(
+        runtime, settings=msgspec.structs.replace(runtime.settings, manifest_max_attempts=2)
+    )
+    registry = fast_registry()
+    await dcsa_carrier(rt, fake_dcsa, registry)
+    world = await closed_sailing(rt, client, scac="DCSA")
+    fake_dcsa.fault = "500"
+
+    await run_manifests(rt, registry)
+    rt.clock.advance(3600)
+    last = await run_manifests(rt, registry)
+
+    assert last.given_up == 1
+    (version,) = await manifest_versions(rt, world.sailing_id)
+    assert (version.delivery_state, version.attempts, version.next_attempt_at) == ("failed", 2, None)
+    (rejected,) = await events_of(rt, "manifest.rejected")
+    assert rejected["reason"].startswith("not delivered after 2 attempts")
+    rt.clock.advance(86400)
+    assert (await run_manifests(rt, registry)).retrying == 0
