@@ -31,7 +31,7 @@ from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
-from app.manifests.api import CarrierManifestController
+from app.manifests.api import CarrierManifestController, ContainerEquipmentAdminController
 from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             EventTypeController,
             WebhookEndpointController,
             CarrierManifestController,
+            ContainerEquipmentAdminController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[

@@ -13,19 +13,24 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, put
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter
 
 from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
-from app.api.contract import API_KEY, NOT_ACCEPTABLE, answers
+from app.api.contract import API_KEY, NOT_ACCEPTABLE, answers, example_body
 from app.api.idempotent import AnyRequest
 from app.domain.errors import DomainError, InvalidRequest, NotFound
 from app.manifests import service
 from app.manifests.render import CSV_MEDIA_TYPE, DCSA_MEDIA_TYPE, EDIFACT_MEDIA_TYPE
 from app.manifests.repository import VersionRow
-from app.manifests.schemas import ManifestPage, ManifestVersionView
+from app.manifests.schemas import (
+    ContainerEquipment,
+    ContainerEquipmentView,
+    ManifestPage,
+    ManifestVersionView,
+)
 from app.runtime import Runtime
 from app.schemas import Moment
 
@@ -160,4 +165,29 @@ class CarrierManifestController(Controller):
         return _document(request, await service.get_version(rt, actor, manifest_id, number))
 
 
-__all__ = ["CarrierManifestController"]
+class ContainerEquipmentAdminController(Controller):
+    """Operators record the box and seal each consolidated container went out in."""
+
+    path = "/v1/admin/consolidation-containers"
+    tags = ["admin"]
+    guards = [requires(Scope.ADMIN, OrgKind.OPERATOR)]
+    security = API_KEY
+
+    @put(
+        "/{container_id:uuid}/equipment",
+        summary="Record a consolidated container's ISO 6346 number and seal",
+        operation_id="recordContainerEquipment",
+        responses=answers(NotFound, InvalidRequest, body=True),
+    )
+    async def record_equipment(
+        self,
+        container_id: uuid.UUID,
+        data: Annotated[ContainerEquipment, example_body(ContainerEquipment)],
+        rt: Runtime,
+    ) -> ContainerEquipmentView:
+        """Setting the same values again changes nothing; the manifest's next version carries
+        them (shipping instructions need both)."""
+        return await service.record_equipment(rt, container_id, data)
+
+
+__all__ = ["CarrierManifestController", "ContainerEquipmentAdminController"]

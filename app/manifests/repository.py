@@ -382,3 +382,23 @@ async def version_of(conn: AsyncConnection, manifest_id: uuid.UUID, number: int)
     query = select(versions).where(versions.c.manifest_id == manifest_id, versions.c.number == number)
     row = (await conn.execute(query)).first()
     return None if row is None else _struct(VersionRow, row)
+
+
+async def record_equipment(
+    conn: AsyncConnection, container_id: uuid.UUID, equipment_reference: str, seal_number: str, at: datetime
+) -> Any:
+    """Set a consolidated container's number and seal; None when there is no such container."""
+    result = await conn.execute(
+        update(containers)
+        .where(containers.c.id == container_id)
+        .values(equipment_reference=equipment_reference, seal_number=seal_number, updated_at=at)
+        .returning(
+            containers.c.id,
+            containers.c.sailing_id,
+            containers.c.number,
+            containers.c.master_reference,
+            containers.c.equipment_reference,
+            containers.c.seal_number,
+        )
+    )
+    return result.first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 import msgspec
 
@@ -83,3 +84,24 @@ class ManifestRound(msgspec.Struct, kw_only=True):
     rejected: int = 0
     retrying: int = 0
     given_up: int = 0
+
+
+class ContainerEquipment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The box a consolidated container was stuffed into and sealed: its ISO 6346 number
+    (owner code, category, serial, check digit) and its seal. Shipping instructions need both."""
+
+    equipment_reference: Annotated[
+        str, msgspec.Meta(pattern=r"^[A-Z]{3}[UJZ][0-9]{7}$", examples=["MSKU1234565"])
+    ]
+    seal_number: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=15, pattern=r"^\S(?:.*\S)?$", examples=["SL884201"])
+    ]
+
+
+class ContainerEquipmentView(msgspec.Struct, kw_only=True):
+    container_id: uuid.UUID
+    sailing_id: uuid.UUID
+    number: int
+    master_reference: str
+    equipment_reference: str | None
+    seal_number: str | None

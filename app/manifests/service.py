@@ -25,6 +25,7 @@ from datetime import datetime
 import msgspec
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
+from stdnum import iso6346
 
 from app.accounts.actor import Actor
 from app.carrier_adapters.cache import CarrierAdapters
@@ -36,6 +37,8 @@ from app.manifests.build import build_manifest, canonical, checksum, house_bill_
 from app.manifests.render import render
 from app.manifests.repository import ClaimedVersion, ClosedSailing, ManifestRow, VersionRow
 from app.manifests.schemas import (
+    ContainerEquipment,
+    ContainerEquipmentView,
     Decision,
     DeliveryState,
     ManifestFormat,
@@ -423,3 +426,28 @@ async def get_version(rt: Runtime, actor: Actor, manifest_id: uuid.UUID, number:
     if row is None:
         raise NotFound("manifest version", f"{manifest_id}/{number}")
     return row
+
+
+async def record_equipment(
+    rt: Runtime, container_id: uuid.UUID, given: ContainerEquipment
+) -> ContainerEquipmentView:
+    """An operator records the box and seal of a consolidated container; the next run of the
+    manifest job stores the manifest's next version with them (and sends it)."""
+    if not iso6346.is_valid(given.equipment_reference):
+        raise InvalidRequest(
+            "equipment_reference", f"{given.equipment_reference} fails its ISO 6346 check digit"
+        )
+    async with transaction(rt.engine) as conn:
+        row = await repository.record_equipment(
+            conn, container_id, given.equipment_reference, given.seal_number, rt.clock.app_now()
+        )
+    if row is None:
+        raise NotFound("container", container_id)
+    return ContainerEquipmentView(
+        container_id=row.id,
+        sailing_id=row.sailing_id,
+        number=row.number,
+        master_reference=row.master_reference,
+        equipment_reference=row.equipment_reference,
+        seal_number=row.seal_number,
+    )

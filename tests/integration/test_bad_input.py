@@ -72,6 +72,7 @@ def concrete(path: str) -> str:
         "{scac}": "TEST",
         "{slug}": "not-found",
         "{manifest_id}": str(uuid.uuid4()),
+        "{container_id}": str(uuid.uuid4()),
         "{number}": "1",
     }.items():
         path = path.replace(name, value)

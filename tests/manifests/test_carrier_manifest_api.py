@@ -179,3 +179,45 @@ async def test_only_carrier_and_operator_keys_read_manifests_and_lists_page(
     assert first.json()["next_cursor"] is not None
     assert second.json()["next_cursor"] is None
     assert first.json()["items"][0]["id"] != second.json()["items"][0]["id"]
+
+
+async def test_an_operator_records_a_containers_number_and_seal_and_the_next_version_carries_them(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    rt = with_platform_address(runtime)
+    world = await closed_sailing(rt, client, scac="EQPT")
+    registry = fast_registry()
+    registry.install(
+        "EQPT", "simulated", {}, AcceptingCarrier("EQPT", SimulatedSettings(seed=1, lanes=[], weeks=1))
+    )
+    await run_manifests(rt, registry)
+    operator = await make_account(rt, OrgKind.OPERATOR)
+    shipper = await make_account(rt, OrgKind.SHIPPER)
+    url = f"/v1/admin/consolidation-containers/{world.container_id}/equipment"
+
+    wrong_digit = await client.put(
+        url, json={"equipment_reference": "MSKU1234566", "seal_number": "SL9"}, headers=operator.headers
+    )
+    refused = await client.put(
+        url, json={"equipment_reference": "CSQU3054383", "seal_number": "SL9"}, headers=shipper.headers
+    )
+    recorded = await client.put(
+        url, json={"equipment_reference": "CSQU3054383", "seal_number": "SL9"}, headers=operator.headers
+    )
+    nowhere = await client.put(
+        f"/v1/admin/consolidation-containers/{world.shipper.organisation_id}/equipment",
+        json={"equipment_reference": "CSQU3054383", "seal_number": "SL9"},
+        headers=operator.headers,
+    )
+    report = await run_manifests(rt, registry)
+
+    assert wrong_digit.status_code == 422
+    assert wrong_digit.json()["errors"][0]["field"] == "equipment_reference"
+    assert refused.status_code == 403
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["equipment_reference"] == "CSQU3054383"
+    assert nowhere.status_code == 404
+    assert (report.versions_stored, report.submitted) == (1, 1)
+    _, second = await manifest_versions(rt, world.sailing_id)
+    stored = msgspec.json.decode(second.content, type=Manifest)
+    assert (stored.containers[0].container_ref, stored.containers[0].seal_number) == ("CSQU3054383", "SL9")
