@@ -98,9 +98,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     dispatch_interval_seconds: float = 1.0
     dispatch_lease_seconds: float = 60.0
     dispatch_max_attempts: int = 12
-    # The platform as booking party of its master bookings (consolidated LCL containers).
-    nvocc_party_name: str = "Slotpool NVOCC"
-    nvocc_party_email: str = ""
+    # Rebuild each closed sailing's consolidated manifest, store a new version when it changed
+    # and send what is due (any replica; each manifest is claimed under a lease).
+    manifest_interval_seconds: float = 60.0
+    # A worker's claim on a manifest while it sends a version; taken over after it.
+    manifest_lease_seconds: float = 300.0
+    # A version that failed this many times in a row is given up (a new version starts again).
+    manifest_max_attempts: int = 12
+    # The platform as NVOCC: booking party of its master bookings (consolidated LCL containers)
+    # and shipper of the master bill in the DCSA rendition of manifests for carriers that are
+    # not DCSA carriers (a DCSA carrier's own `booking_agent` and `contact` are used there).
+    nvocc_name: str = "Slotpool NVOCC"
+    nvocc_email: str = "operations@slotpool.example"
+    # Its street, city and country (ISO 3166 alpha-2): shipping instructions require them; left
+    # empty, manifests of those carriers have no DCSA rendition (the reason is kept with them).
+    nvocc_address: str = ""
+    nvocc_city: str = ""
+    nvocc_country_code: str = ""
     # Fernet keys (comma-separated, newest first) that seal stored secrets such as carrier
     # credentials and webhook signing secrets. Empty: one key kept in `secret_key_file`, made on
     # first start; replicas sharing a database must share the keys.
@@ -186,13 +200,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             _require(getattr(self, name) > 0, name, "a positive number of seconds")
         _require(self.dispatch_max_attempts >= 1, "dispatch_max_attempts", "at least 1")
         _require(
-            0 < len(self.nvocc_party_name) <= 70,
-            "nvocc_party_name",
+            0 < len(self.nvocc_name) <= 70,
+            "nvocc_name",
             "1 to 70 characters (a DCSA party name)",
         )
         _require(self.job_lease_seconds >= 3, "job_lease_seconds", "at least 3 seconds")
         _require(self.job_overdue_intervals >= 1, "job_overdue_intervals", "at least 1 interval")
         _require(0 <= self.worker_port <= 65535, "worker_port", "a TCP port (0 for any free one)")
+        _require(
+            self.manifest_interval_seconds > 0, "manifest_interval_seconds", "a positive number of seconds"
+        )
+        _require(self.manifest_max_attempts >= 1, "manifest_max_attempts", "at least 1")
+        _require(
+            self.manifest_lease_seconds >= 60,
+            "manifest_lease_seconds",
+            "at least 60 seconds (a carrier call and its record)",
+        )
         self._validate_webhooks()
 
     def _validate_webhooks(self) -> None:

@@ -42,6 +42,7 @@ from app.inventory.api import InventoryAdminController, SailingController
 from app.jobs.api import JobAdminController, jobs_health, metrics_exposition
 from app.jobs.scheduler import running_scheduler
 from app.logging import configure_logging, request_id_middleware
+from app.manifests.api import CarrierManifestController, ContainerEquipmentAdminController
 from app.reconcile.api import ReconcileAdminController
 from app.reservations.api import BookingController, HoldController, InvariantsController
 from app.runtime import Runtime
@@ -169,6 +170,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             EventTypeController,
             WebhookEndpointController,
             JobAdminController,
+            CarrierManifestController,
+            ContainerEquipmentAdminController,
         ],
         dependencies={"rt": Provide(provide_runtime), "actor": Provide(provide_actor)},
         middleware=[

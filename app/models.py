@@ -8,6 +8,7 @@ from app.db import Base
 from app.events.models import FeedCursor, IdempotencyRecord, OutboxEvent
 from app.inventory.models import Allotment, Carrier, ConsolidationContainer, Pool, Sailing
 from app.jobs.models import JobLease, JobRun, JobStats
+from app.manifests.models import Manifest, ManifestVersion
 from app.reconcile.models import RolledBooking
 from app.reservations.models import Booking, Hold
 from app.sync.models import (
@@ -47,6 +48,8 @@ __all__ = [
     "JobLease",
     "JobRun",
     "JobStats",
+    "Manifest",
+    "ManifestVersion",
     "Organisation",
     "OutboxEvent",
     "Pool",

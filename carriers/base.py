@@ -295,7 +295,12 @@ class ReleaseReceipt(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class HouseBill(msgspec.Struct, kw_only=True, frozen=True):
-    """One shipper's cargo in a container, under the platform's house bill of lading."""
+    """One shipper's cargo in a container, under the platform's house bill of lading.
+
+    ``house_bill_number`` is the number printed on the house bill (the platform's, at most 20
+    characters); None for a manifest of bookings not consolidated yet, whose reference then
+    stands for it. ``reefer`` is the temperature the cargo travels at, when it needs one.
+    """
 
     booking_reference: str
     shipper: Party
@@ -306,6 +311,14 @@ class HouseBill(msgspec.Struct, kw_only=True, frozen=True):
     gross_weight_kg: Decimal
     volume_cbm: Decimal
     dangerous_goods: list[DangerousGoods] = []
+    house_bill_number: str | None = None
+    notify: Party | None = None
+    reefer: ReeferSettings | None = None
+
+    @property
+    def bill_reference(self) -> str:
+        """The house bill's own number, else the booking's reference."""
+        return self.house_bill_number or self.booking_reference
 
 
 class ManifestContainer(msgspec.Struct, kw_only=True, frozen=True):
@@ -322,6 +335,10 @@ class ManifestContainer(msgspec.Struct, kw_only=True, frozen=True):
     house_bills: list[HouseBill]
     seal_number: str | None = None
     carrier_booking_reference: str | None = None
+    # The platform's master booking the container is (our reference, sent to the carrier).
+    master_reference: str | None = None
+    # The set point of a reefer container carrying cargo that needs one.
+    reefer: ReeferSettings | None = None
 
 
 class Manifest(msgspec.Struct, kw_only=True, frozen=True):

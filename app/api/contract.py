@@ -54,6 +54,7 @@ def _http(status: int) -> ProblemType:
 UNAUTHORIZED = _http(401)
 FORBIDDEN = _http(403)
 NOT_FOUND = _http(404)
+NOT_ACCEPTABLE = _http(406)
 UNSUPPORTED_MEDIA_TYPE = _http(415)
 VALIDATION = _http(422)
 PAYLOAD_TOO_LARGE = _http(413)

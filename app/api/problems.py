@@ -218,7 +218,9 @@ DESCRIPTIONS: dict[str, str] = {
     "malformed-notification": "The body is not a DCSA booking notification in a CloudEvents "
     "envelope; ``errors`` lists what is wrong.",
     "method-not-allowed": "This path does not answer this HTTP method.",
-    "not-acceptable": "The API answers JSON only (problem+json for errors).",
+    "not-acceptable": "The API answers JSON (problem+json for errors); a consolidated manifest "
+    "also as application/edifact and text/csv. Ask with Accept for one of the types the answer lists "
+    "in `available`.",
     "not-found": "No such resource, or it is not yours: organisations see only their own.",
     "not-this-carrier": "The API key's organisation is not linked to this carrier.",
     "on-behalf-of-required": "A marketplace holds space for its shippers: name one in on_behalf_of "

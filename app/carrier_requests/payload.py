@@ -65,7 +65,7 @@ def booking_request(
         place_of_delivery=_location(haulage.get("place_of_delivery")),
         pre_carriage_mode=haulage.get("pre_carriage_mode"),
         on_carriage_mode=haulage.get("on_carriage_mode"),
-        reefer=None if reefer is None else _reefer(reefer),
+        reefer=None if reefer is None else reefer_settings(reefer),
         non_operating_reefer=bool(cargo.get("non_operating_reefer", False)),
         cargo=[cargo_line(cargo)],
         shipper=party(parties["shipper"]),
@@ -138,7 +138,9 @@ def _dangerous_goods(given: Mapping[str, Any]) -> DangerousGoods:
     )
 
 
-def _reefer(given: Mapping[str, Any]) -> ReeferSettings:
+def reefer_settings(given: Mapping[str, Any]) -> ReeferSettings:
+    """A cargo's ``reefer`` (the API's ``Reefer``: set point, unit, humidity, pre-cooling) as
+    carriers are sent it."""
     humidity = given.get("humidity_percent")
     return ReeferSettings(
         temperature_setpoint=Decimal(str(given["set_point"])),

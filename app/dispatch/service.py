@@ -109,7 +109,7 @@ async def run(rt: Runtime) -> DispatchRound:
 
 def _nvocc(rt: Runtime) -> Party:
     settings = rt.settings
-    return Party(name=settings.nvocc_party_name, email=settings.nvocc_party_email or None)
+    return Party(name=settings.nvocc_name, email=settings.nvocc_email or None)
 
 
 async def queue_master_bookings(rt: Runtime) -> int:

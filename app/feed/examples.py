@@ -163,6 +163,9 @@ def _examples() -> dict[str, msgspec.Struct]:
             bookings_rolled=1,
             holds_released=2,
         ),
+        "manifest.submitted": _manifest(receipt_reference="SI000042"),
+        "manifest.accepted": _manifest(receipt_reference="SI000042"),
+        "manifest.rejected": _manifest(reason="houseBillOfLadings[0].documentParties.consignee: required"),
         "webhook_endpoint.disabled": types.EndpointDisabled(
             endpoint_id=uuid.UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"),
             url="https://checkout.example.com/slotpool/webhooks",
@@ -171,6 +174,21 @@ def _examples() -> dict[str, msgspec.Struct]:
             reason="every delivery failed for 120 hours",
         ),
     }
+
+
+def _manifest(**outcome: Any) -> types.ManifestDelivery:
+    return types.ManifestDelivery(
+        manifest_id=uuid.UUID("4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a"),
+        version=2,
+        sailing_id=_SAILING,
+        carrier_scac="MAEU",
+        voyage_number="0421E",
+        checksum="9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f",
+        containers=3,
+        house_bills=41,
+        attempts=1,
+        **outcome,
+    )
 
 
 @functools.cache

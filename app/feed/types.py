@@ -139,6 +139,24 @@ class EndpointDisabled(msgspec.Struct, kw_only=True):
     reason: str
 
 
+class ManifestDelivery(msgspec.Struct, kw_only=True):
+    """A version of a sailing's consolidated manifest at its carrier: ``manifest.submitted``
+    once the carrier took it (``receipt_reference`` is its reference), then
+    ``manifest.accepted`` or ``manifest.rejected`` (with the carrier's ``reason``)."""
+
+    manifest_id: uuid.UUID
+    version: int
+    sailing_id: uuid.UUID
+    carrier_scac: str
+    voyage_number: str
+    checksum: str
+    containers: int
+    house_bills: int
+    attempts: int
+    receipt_reference: str | None = None
+    reason: str | None = None
+
+
 class EventType(msgspec.Struct, kw_only=True, frozen=True):
     name: str
     description: str
@@ -206,6 +224,22 @@ EVENT_TYPES: tuple[EventType, ...] = (
         name="pool.closed",
         description="An LCL pool closed and its bookings were packed into containers (operators).",
         payload=PoolClosed,
+    ),
+    EventType(
+        name="manifest.submitted",
+        description="A version of a sailing's consolidated manifest reached its carrier (operators).",
+        payload=ManifestDelivery,
+    ),
+    EventType(
+        name="manifest.accepted",
+        description="The carrier accepted a version of a sailing's consolidated manifest (operators).",
+        payload=ManifestDelivery,
+    ),
+    EventType(
+        name="manifest.rejected",
+        description="The carrier refused a version of a sailing's consolidated manifest, or it could "
+        "not be sent; reason says why (operators).",
+        payload=ManifestDelivery,
     ),
     EventType(
         name="webhook_endpoint.disabled",

@@ -153,5 +153,9 @@ class ConsolidationContainer(Base):
     master_carrier_reference: Mapped[str | None] = mapped_column(String(100))
     master_carrier_booking_number: Mapped[str | None] = mapped_column(String(100))
     master_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The box itself, once the container freight station has stuffed and sealed it: its ISO 6346
+    # number and seal, which shipping instructions need.
+    equipment_reference: Mapped[str | None] = mapped_column(String(11))
+    seal_number: Mapped[str | None] = mapped_column(String(15))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

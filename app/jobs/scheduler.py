@@ -31,8 +31,10 @@ from app.config import Settings
 from app.consolidation.service import close_due_pools
 from app.database_status import describe, is_unavailable
 from app.db import transaction
-from app.jobs import dispatch, expire_holds, purge, runs, webhooks
+from app.jobs import expire_holds, purge, runs, webhooks
 from app.jobs.job import ScheduledJob
+from app.manifests.schemas import ManifestRound
+from app.manifests.service import run_manifests
 from app.reconcile.release import record_due_releases, send_pending_releases
 from app.reconcile.schemas import ReconcileReport, ReleaseReport
 from app.reconcile.service import reconcile
@@ -91,6 +93,15 @@ async def reconcile_changes(rt: Runtime) -> ReconcileReport:
     return await reconcile(rt)
 
 
+async def submit_manifests(rt: Runtime) -> ManifestRound:
+    """Rebuild the consolidated manifest of every closed sailing, store a new version when its
+    content changed, and send due versions to carriers. Safe on every replica: a version is
+    stored under its manifest's row lock, and a manifest is sent under a lease taken with
+    ``SKIP LOCKED``. Part of dispatching carrier requests (DESIGN section 5): the dispatcher
+    may call ``run_manifests`` itself and this job go."""
+    return await run_manifests(rt)
+
+
 def _job(
     job_id: str,
     every: Callable[[Settings], float],
@@ -121,7 +132,7 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     # LCL pools at their LCL cut-off: safe on every replica (each close locks its pool).
     _job("close-pools", lambda s: s.close_pools_interval_seconds, close_due_pools),
     webhooks.scheduled,
-    dispatch.scheduled,
+    _job("submit-manifests", lambda s: s.manifest_interval_seconds, submit_manifests),
 )
 
 

@@ -384,17 +384,10 @@ class DcsaCarrier:
 
     async def submit_manifest(self, manifest: Manifest) -> ManifestReceipt:
         """POST /v3/shipping-instructions with the house bills; 202 with the SI reference."""
-        payload = mapping.manifest_to_wire(
-            self.scac,
-            manifest,
-            nvocc=self.settings.booking_agent,
-            contact=self.settings.contact,
-            method_of_payment=self.settings.method_of_payment,
-        )
         answer = await self._client.request(
             "POST",
             self.settings.paths.shipping_instructions,
-            body=w.ENCODER.encode(payload),
+            body=shipping_instructions(self.scac, manifest, self.settings),
             api_version=EBL_VERSION,
         )
         created = mapping.decode(self.scac, answer.body, w.SiCreateResponse)
@@ -402,6 +395,20 @@ class DcsaCarrier:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def shipping_instructions(scac: str, manifest: Manifest, settings: DcsaSettings) -> bytes:
+    """The manifest as the eBL 3.0.3 shipping instructions this carrier is sent (JSON), the
+    platform named by ``booking_agent`` and ``contact``; InvalidCarrierRequest if it breaks
+    DCSA rules."""
+    payload = mapping.manifest_to_wire(
+        scac,
+        manifest,
+        nvocc=settings.booking_agent,
+        contact=settings.contact,
+        method_of_payment=settings.method_of_payment,
+    )
+    return w.ENCODER.encode(payload)
 
 
 def build_dcsa(

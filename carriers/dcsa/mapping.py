@@ -38,6 +38,8 @@ ICS2_COUNTRIES = frozenset(
     {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
      "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "NO", "CH"}
 )  # fmt: skip
+# eBL 3.0.3 equipmentReference: an ISO 6346 container number.
+EQUIPMENT_REFERENCE_LENGTH = 11
 NOTIFICATION_TYPES = ("org.dcsa.booking.v2", "org.dcsa.booking-notification.v2")
 
 
@@ -228,12 +230,20 @@ def _si_party(check: FieldCheck, path: str, party: Party) -> w.SiParty:
     )
 
 
+def _notify_party(check: FieldCheck, path: str, notify: Party | None) -> w.SiParty | None:
+    # eBL 3.0.3 NotifyPartyHBL requires contact details; the notify party is optional on a
+    # straight (not to order) house bill, so one we cannot reach is left off, never invented.
+    if notify is None or not (notify.email or notify.phone):
+        return None
+    return _si_party(check, path, notify)
+
+
 def _hbl(check: FieldCheck, manifest: Manifest, container_ref: str, size_type: str, seal: str,
          bill: HouseBill, method_of_payment: str) -> w.HouseBillOfLading:  # fmt: skip
-    path = f"houseBillOfLadings[{bill.booking_reference}].documentParties"
+    path = f"houseBillOfLadings[{bill.bill_reference}].documentParties"
     pol, pod = manifest.sailing.port_of_loading, manifest.sailing.port_of_discharge
     return w.HouseBillOfLading(
-        house_bill_of_lading_reference=bill.booking_reference,
+        house_bill_of_lading_reference=bill.bill_reference,
         is_to_order=False,
         place_of_acceptance=w.HblPlace(un_location_code=pol),
         place_of_final_delivery=w.HblPlace(un_location_code=pod),
@@ -241,6 +251,7 @@ def _hbl(check: FieldCheck, manifest: Manifest, container_ref: str, size_type: s
         document_parties=w.SiDocumentParties(
             shipper=_si_party(check, f"{path}.shipper", bill.shipper),
             consignee=_si_party(check, f"{path}.consignee", bill.consignee),
+            notify_party=_notify_party(check, f"{path}.notifyParty", bill.notify),
         ),
         is_cargo_delivered_in_ics2_zone=pod[:2] in ICS2_COUNTRIES,
         routing_of_consignment_countries=list(dict.fromkeys([pol[:2], pod[:2]])),
@@ -301,9 +312,14 @@ def manifest_to_wire(
                 seals=[w.SiSeal(number=container.seal_number)],
             )
         )
+        if len(container.container_ref) > EQUIPMENT_REFERENCE_LENGTH:
+            check.fail(
+                f"utilizedTransportEquipments[{container.container_ref}].equipmentReference",
+                f"at most {EQUIPMENT_REFERENCE_LENGTH} characters (an ISO 6346 container number)",
+            )
         for bill in container.house_bills:
-            if len(bill.booking_reference) > 20:
-                raise PermanentCarrierError(scac, f"house bill {bill.booking_reference} > 20 chars")
+            if len(bill.bill_reference) > 20:
+                raise PermanentCarrierError(scac, f"house bill {bill.bill_reference} > 20 chars")
             items.append(
                 w.SiConsignmentItem(
                     carrier_booking_reference=container.carrier_booking_reference,
@@ -317,7 +333,7 @@ def manifest_to_wire(
                             outer_packaging=w.SiOuterPackaging(
                                 number_of_packages=bill.packages, description="packages"
                             ),
-                            house_bill_of_lading_reference=bill.booking_reference,
+                            house_bill_of_lading_reference=bill.bill_reference,
                         )
                     ],
                 )
@@ -333,7 +349,15 @@ def manifest_to_wire(
                     method_of_payment,
                 )
             )
+    # The master bill is straight (not to order), so it names a consignee: the platform, whose
+    # house bills consign the cargo onwards. Both need an address (eBL 3.0.3 ShipperShipper and
+    # ConsigneeShipper: an address or an identifying code).
     shipper = _si_party(check, "documentParties.shipper", nvocc)
+    consignee = _si_party(check, "documentParties.consignee", nvocc)
+    if shipper.address is None:
+        check.fail(
+            "documentParties.shipper.address", "the platform's address is required (street, city, country)"
+        )
     check.raise_if_any(scac, f"shipping instructions of {manifest.sailing.voyage_number}")
     return w.SiCreateShippingInstructions(
         transport_document_type_code="BOL",
@@ -344,7 +368,7 @@ def manifest_to_wire(
         carrier_code=scac,
         carrier_code_list_provider="NMFTA",
         party_contact_details=[contact],
-        document_parties=w.SiDocumentParties(shipper=shipper),
+        document_parties=w.SiDocumentParties(shipper=shipper, consignee=consignee),
         is_cargo_delivered_in_ics2_zone=manifest.sailing.port_of_discharge[:2] in ICS2_COUNTRIES,
         consignment_items=items,
         utilized_transport_equipments=equipments,

@@ -318,6 +318,7 @@ class SiParty(Wire, kw_only=True):
 class SiDocumentParties(Wire, kw_only=True):
     shipper: SiParty
     consignee: SiParty | None = None
+    notify_party: SiParty | None = None
 
 
 class HblOuterPackaging(Wire, kw_only=True):

@@ -8,9 +8,11 @@ one message per house bill and IFTMCS is the carrier's answer, not our instructi
 Layout (a profile, not a certified implementation guide)::
 
     UNB UNH BGM+85 DTM+137 TDT+20(voyage, carrier) LOC+9(POL) LOC+11(POD)
-    per container:  EQD+CN(ref, size-type) TMD(FCL|LCL) SEL(seal)
-    per house bill: CNI(seq, booking ref) NAD+CZ/NAD+CN (COM for e-mail/phone) GID FTX+AAA
-                    PIA(HS) MEA(G kg, AAW CBM) SGP(container) [DGS+IMD FTX+AAD]...
+    per container:  EQD+CN(ref, size-type) TMD(FCL|LCL) SEL(seal) [RFF+FF(master booking)]
+                    [RFF+BN(carrier booking number)] [TMP+2(set point)]
+    per house bill: CNI(seq, booking ref) [RFF+BH(house bill number)] NAD+CZ/NAD+CN[/NAD+NI]
+                    (COM for e-mail/phone, CTA for the contact's name) GID FTX+AAA PIA(HS)
+                    MEA(G kg, AAW CBM) SGP(container) [TMP+2(set point)] [DGS+IMD FTX+AAD]...
     UNT UNZ
 
 Texts longer than a component (35 or 70 characters) are split over the element's components
@@ -46,6 +48,7 @@ from carriers.base import (
     Manifest,
     ManifestContainer,
     Party,
+    ReeferSettings,
     SailingKey,
 )
 
@@ -73,6 +76,9 @@ ELEMENT_LIMITS: dict[str, ElementLimit] = {
     "9308 seal number": ElementLimit(10),
     "1490 consolidation item number": ElementLimit(4, numeric=True),
     "3036 party name": ElementLimit(35, components=5),
+    "3412 department or employee": ElementLimit(35),
+    "1154 reference number": ElementLimit(35),
+    "6246 temperature setting": ElementLimit(3),
     "3042 street and number": ElementLimit(35, components=4),
     "3164 city name": ElementLimit(35),
     "3251 postcode": ElementLimit(9),
@@ -155,6 +161,10 @@ def _party_segments(text: _Text, where: str, qualifier: str, party: Party) -> li
             text(where, "3207 country", party.country_code),
         )
     ]
+    if party.contact_name:
+        segments.append(
+            Segment("CTA", "IC", ["", str(text(where, "3412 department or employee", party.contact_name))])
+        )
     if party.email:
         segments.append(Segment("COM", [str(text(where, "3148 communication number", party.email)), "EM"]))
     if party.phone:
@@ -171,8 +181,12 @@ def _bill_segments(text: _Text, seq: int, bill: HouseBill, container_ref: str) -
             text(where, "1004 document number", bill.booking_reference),
         )
     ]
+    if bill.house_bill_number:
+        segments.append(_reference(text, where, "BH", bill.house_bill_number))
     segments += _party_segments(text, f"{where} shipper", "CZ", bill.shipper)
     segments += _party_segments(text, f"{where} consignee", "CN", bill.consignee)
+    if bill.notify is not None:
+        segments += _party_segments(text, f"{where} notify party", "NI", bill.notify)
     segments += [
         Segment("GID", "1", [str(text(where, "7224 number of packages", str(bill.packages))), "PK"]),
         Segment("FTX", "AAA", "", "", text(where, "4440 free text", bill.cargo_description)),
@@ -185,6 +199,8 @@ def _bill_segments(text: _Text, seq: int, bill: HouseBill, container_ref: str) -
         ),
         Segment("SGP", text(where, "8260 equipment identification number", container_ref)),
     ]
+    if bill.reefer is not None:
+        segments.append(_temperature(text, where, bill.reefer))
     for dg in bill.dangerous_goods:
         packing_group = "" if dg.packing_group is None else str(dg.packing_group)
         segments.append(
@@ -202,6 +218,18 @@ def _bill_segments(text: _Text, seq: int, bill: HouseBill, container_ref: str) -
                 Segment("FTX", "AAD", "", "", text(where, "4440 free text", dg.proper_shipping_name))
             )
     return segments
+
+
+def _reference(text: _Text, where: str, qualifier: str, value: str) -> Segment:
+    return Segment("RFF", [qualifier, str(text(where, "1154 reference number", value))])
+
+
+def _temperature(text: _Text, where: str, reefer: ReeferSettings) -> Segment:
+    """TMP+2 (transport temperature): the set point and its unit (CEL or FAH)."""
+    # Written as short as it goes ("-18", not "-18.0"): the element holds three characters.
+    value = format(reefer.temperature_setpoint.normalize(), "f")
+    setting = str(text(where, "6246 temperature setting", value))
+    return Segment("TMP", "2", [setting, reefer.temperature_unit])
 
 
 class _Interchange(Interchange):
@@ -274,6 +302,12 @@ def write_cuscar(
         message.add_segment(Segment("TMD", "", container.load))
         if container.seal_number:
             message.add_segment(Segment("SEL", text(where, "9308 seal number", container.seal_number), "SH"))
+        if container.master_reference:
+            message.add_segment(_reference(text, where, "FF", container.master_reference))
+        if container.carrier_booking_reference:
+            message.add_segment(_reference(text, where, "BN", container.carrier_booking_reference))
+        if container.reefer is not None:
+            message.add_segment(_temperature(text, where, container.reefer))
     seq = 0
     for container in manifest.containers:
         for bill in container.house_bills:
@@ -322,6 +356,9 @@ def _parse_party(segments: Iterator[Segment], nad: Segment) -> tuple[Party, Segm
         "country_code": _text(nad, 8) or None,
     }
     for segment in segments:
+        if segment.tag == "CTA":
+            fields["contact_name"] = _component(segment, 1, 1)
+            continue
         if segment.tag != "COM":
             return Party(**fields), segment  # type: ignore[arg-type]
         kind = "email" if _component(segment, 0, 1) == "EM" else "phone"
@@ -357,11 +394,21 @@ def read_cuscar(content: bytes) -> Manifest:
             containers[last]["load"] = _text(current, 1)
         elif tag == "SEL":
             containers[last]["seal"] = _text(current, 0)
+        elif tag in ("RFF", "TMP"):
+            # Before the first house bill these belong to the container just listed.
+            holder = bills[-1] if bills else containers[last]
+            if tag == "TMP":
+                holder["reefer"] = ReeferSettings(
+                    temperature_setpoint=Decimal(_component(current, 1, 0)),
+                    temperature_unit="FAH" if _component(current, 1, 1) == "FAH" else "CEL",
+                )
+            else:
+                holder[f"rff_{_component(current, 0, 0)}"] = _component(current, 0, 1)
         elif tag == "CNI":
             bills.append({"ref": _text(current, 1), "dgs": []})
         elif tag == "NAD":
             party, following = _parse_party(segments, current)
-            bills[-1]["shipper" if _text(current, 0) == "CZ" else "consignee"] = party
+            bills[-1][{"CZ": "shipper", "CN": "consignee", "NI": "notify"}[_text(current, 0)]] = party
         elif tag == "GID":
             bills[-1]["packages"] = int(_component(current, 1, 0))
         elif tag == "FTX" and _text(current, 0) == "AAA":
@@ -390,8 +437,11 @@ def read_cuscar(content: bytes) -> Manifest:
         by_container[bill["container"]].append(
             HouseBill(
                 booking_reference=bill["ref"],
+                house_bill_number=bill.get("rff_BH"),
                 shipper=bill["shipper"],
                 consignee=bill["consignee"],
+                notify=bill.get("notify"),
+                reefer=bill.get("reefer"),
                 cargo_description=bill["description"],
                 hs_code=bill["hs_code"],
                 packages=bill["packages"],
@@ -414,6 +464,9 @@ def read_cuscar(content: bytes) -> Manifest:
                 size_type=c["size_type"],
                 load=_load(c["load"]),
                 seal_number=c["seal"],
+                master_reference=c.get("rff_FF"),
+                carrier_booking_reference=c.get("rff_BN"),
+                reefer=c.get("reefer"),
                 house_bills=by_container[ref],
             )
             for ref, c in containers.items()

@@ -2,9 +2,11 @@
 
 Columns: the sailing (carrier_scac, voyage_number, port_of_loading, port_of_discharge), the
 container (container_ref, size_type, load, seal_number), the house bill and both parties
-(shipper_* and consignee_*: name, address, city, postal_code, country_code, email, phone), and
-dangerous_goods as a JSON list of {"un_number", "imo_class", "proper_shipping_name",
-"packing_group"}. Weights in kg and volumes in CBM, as plain decimals.
+(shipper_*, consignee_* and notify_*: name, address, city, postal_code, country_code, email,
+phone, contact_name; the notify columns empty when there is none), dangerous_goods as a JSON
+list of {"un_number", "imo_class", "proper_shipping_name", "packing_group"}, and the reefer
+settings (the container's, the house bill's) as a JSON object or empty. Weights in kg and
+volumes in CBM, as plain decimals.
 """
 
 from __future__ import annotations
@@ -22,15 +24,19 @@ from carriers.base import (
     Manifest,
     ManifestContainer,
     Party,
+    ReeferSettings,
     SailingKey,
 )
 
-PARTY_FIELDS = ("name", "address", "city", "postal_code", "country_code", "email", "phone")
+PARTY_FIELDS = ("name", "address", "city", "postal_code", "country_code", "email", "phone", "contact_name")
 SAILING_FIELDS = ("carrier_scac", "voyage_number", "port_of_loading", "port_of_discharge")
-CONTAINER_FIELDS = ("container_ref", "size_type", "load", "seal_number")
+CONTAINER_FIELDS = (
+    "container_ref", "size_type", "load", "seal_number", "master_reference", "carrier_booking_reference",
+    "container_reefer",
+)  # fmt: skip
 HOUSE_BILL_FIELDS = (
-    "booking_reference", "cargo_description", "hs_code", "packages", "gross_weight_kg",
-    "volume_cbm",
+    "booking_reference", "house_bill_number", "cargo_description", "hs_code", "packages",
+    "gross_weight_kg", "volume_cbm",
 )  # fmt: skip
 COLUMNS = (
     SAILING_FIELDS
@@ -38,17 +44,26 @@ COLUMNS = (
     + HOUSE_BILL_FIELDS
     + tuple(f"shipper_{f}" for f in PARTY_FIELDS)
     + tuple(f"consignee_{f}" for f in PARTY_FIELDS)
-    + ("dangerous_goods",)
+    + tuple(f"notify_{f}" for f in PARTY_FIELDS)
+    + ("dangerous_goods", "reefer")
 )
 
 
-def _party_columns(prefix: str, party: Party) -> dict[str, str]:
-    return {f"{prefix}_{f}": getattr(party, f) or "" for f in PARTY_FIELDS}
+def _party_columns(prefix: str, party: Party | None) -> dict[str, str]:
+    return {f"{prefix}_{f}": (getattr(party, f) if party else None) or "" for f in PARTY_FIELDS}
 
 
 def _party(prefix: str, row: dict[str, str]) -> Party:
     values = {f: row[f"{prefix}_{f}"] or None for f in PARTY_FIELDS}
     return Party(**values)  # type: ignore[arg-type]
+
+
+def _reefer_column(reefer: ReeferSettings | None) -> str:
+    return msgspec.json.encode(reefer).decode() if reefer else ""
+
+
+def _reefer(value: str) -> ReeferSettings | None:
+    return msgspec.json.decode(value, type=ReeferSettings) if value else None
 
 
 def write_manifest_csv(manifest: Manifest) -> str:
@@ -66,7 +81,11 @@ def write_manifest_csv(manifest: Manifest) -> str:
                     "size_type": container.size_type,
                     "load": container.load,
                     "seal_number": container.seal_number or "",
+                    "master_reference": container.master_reference or "",
+                    "carrier_booking_reference": container.carrier_booking_reference or "",
+                    "container_reefer": _reefer_column(container.reefer),
                     "booking_reference": bill.booking_reference,
+                    "house_bill_number": bill.house_bill_number or "",
                     "cargo_description": bill.cargo_description,
                     "hs_code": bill.hs_code,
                     "packages": bill.packages,
@@ -74,7 +93,9 @@ def write_manifest_csv(manifest: Manifest) -> str:
                     "volume_cbm": bill.volume_cbm,
                     **_party_columns("shipper", bill.shipper),
                     **_party_columns("consignee", bill.consignee),
+                    **_party_columns("notify", bill.notify),
                     "dangerous_goods": msgspec.json.encode(bill.dangerous_goods).decode(),
+                    "reefer": _reefer_column(bill.reefer),
                 }
             )
     return out.getvalue()
@@ -96,13 +117,19 @@ def read_manifest_csv(content: str) -> Manifest:
                 size_type=row["size_type"],
                 load=load,
                 seal_number=row["seal_number"] or None,
+                master_reference=row["master_reference"] or None,
+                carrier_booking_reference=row["carrier_booking_reference"] or None,
+                reefer=_reefer(row["container_reefer"]),
                 house_bills=[],
             )
         containers[ref].house_bills.append(
             HouseBill(
                 booking_reference=row["booking_reference"],
+                house_bill_number=row["house_bill_number"] or None,
                 shipper=_party("shipper", row),
                 consignee=_party("consignee", row),
+                notify=_party("notify", row) if row["notify_name"] else None,
+                reefer=_reefer(row["reefer"]),
                 cargo_description=row["cargo_description"],
                 hs_code=row["hs_code"],
                 packages=int(row["packages"]),

@@ -121,3 +121,65 @@ def deprecated_properties(spec_name: str, schema: str, payload: Any) -> list[str
 
     walk({"$ref": f"#/components/schemas/{schema}"}, payload, "$")
     return found
+
+
+def shipping_instructions_condition_errors(payload: dict[str, Any]) -> list[str]:
+    """What eBL 3.0.3 CreateShippingInstructions' descriptions require beyond the schema, for
+    consolidated shipping instructions with house bills."""
+    problems: list[str] = []
+    house_bills = payload.get("houseBillOfLadings") or []
+    if payload.get("isHouseBillOfLadingsIssued") and not house_bills:
+        problems.append("isHouseBillOfLadingsIssued without houseBillOfLadings")
+    if house_bills and payload.get("isHouseBillOfLadingsIssued") is not True:
+        problems.append("houseBillOfLadings given but isHouseBillOfLadingsIssued is not true")
+    parties = payload.get("documentParties", {})
+    if not payload.get("isToOrder") and "consignee" not in parties:
+        problems.append("documentParties.consignee: mandatory for a straight B/L (isToOrder=false)")
+    for role in ("shipper", "consignee"):
+        party = parties.get(role)
+        if party and not (party.get("address") or party.get("addressLines") or party.get("identifyingCodes")):
+            problems.append(f"documentParties.{role}: an address, addressLines or identifyingCodes")
+    equipment = {e.get("equipmentReference") for e in payload.get("utilizedTransportEquipments", [])}
+    references = [hbl["houseBillOfLadingReference"] for hbl in house_bills]
+    if len(set(references)) != len(references):
+        problems.append(f"houseBillOfLadingReference repeated: {references}")
+    for i, item in enumerate(payload.get("consignmentItems", [])):
+        for j, cargo in enumerate(item.get("cargoItems", [])):
+            where = f"consignmentItems[{i}].cargoItems[{j}]"
+            if cargo.get("equipmentReference") not in equipment:
+                problems.append(f"{where}.equipmentReference is not among utilizedTransportEquipments")
+            hbl = cargo.get("houseBillOfLadingReference")
+            if house_bills and hbl not in references:
+                problems.append(f"{where}.houseBillOfLadingReference {hbl!r} names no house bill")
+            if "outerPackaging" not in cargo:
+                problems.append(f"{where}.outerPackaging: mandatory for non-dangerous goods cargo")
+    for hbl in house_bills:
+        where = f"houseBillOfLadings[{hbl['houseBillOfLadingReference']}]"
+        parties = hbl.get("documentParties", {})
+        if hbl.get("isToOrder") and "notifyParty" not in parties:
+            problems.append(f"{where}.documentParties.notifyParty: mandatory for a to-order house bill")
+        if not hbl.get("isToOrder") and "consignee" not in parties:
+            problems.append(f"{where}.documentParties.consignee: mandatory for a straight house bill")
+        countries = hbl.get("routingOfConsignmentCountries")
+        if countries:
+            acceptance = hbl.get("placeOfAcceptance", {})
+            delivery = hbl.get("placeOfFinalDelivery", {})
+            first = acceptance.get("countryCode") or acceptance.get("UNLocationCode", "")[:2]
+            last = delivery.get("countryCode") or delivery.get("UNLocationCode", "")[:2]
+            if countries[0] != first or countries[-1] != last:
+                problems.append(f"{where}.routingOfConsignmentCountries must run from {first} to {last}")
+        for place in ("placeOfAcceptance", "placeOfFinalDelivery"):
+            given = hbl.get(place)
+            if (
+                given
+                and not given.get("UNLocationCode")
+                and not (given.get("locationName") and given.get("countryCode"))
+            ):
+                problems.append(f"{where}.{place}: a UN location code, or a name with a country code")
+        for k, item in enumerate(hbl.get("consignmentItems", [])):
+            for cargo in item.get("cargoItems", []):
+                if cargo.get("equipmentReference") not in equipment:
+                    problems.append(
+                        f"{where}.consignmentItems[{k}] names equipment the instructions do not list"
+                    )
+    return problems

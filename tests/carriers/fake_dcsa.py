@@ -1,10 +1,10 @@
 """A small fake DCSA carrier (Litestar) that checks what it receives and what it answers.
 
-Every request body and query is validated against the DCSA YAML specs, booking bodies also
-against the spec's stated conditions (dcsa_conditions), the `API-Version` header must carry a
-major version only, and every answer the fake builds is validated too, unless a fault is
-switched on on purpose. Violations are collected in `FakeDcsaState.violations`; the tests
-assert it stays empty.
+Every request body and query is validated against the DCSA YAML specs, booking bodies and
+shipping instructions also against the spec's stated conditions (dcsa_conditions), the
+`API-Version` header must carry a major version only, and every answer the fake builds is
+validated too, unless a fault is switched on on purpose. Violations are collected in
+`FakeDcsaState.violations`; the tests assert it stays empty.
 
 Like real carriers, it pages its routes (`limit`, `cursor`, `Next-Page-Cursor`), may leave the
 vessel out, answers errors as DCSA `ErrorResponse` bodies, may ask for a bearer token, and can
@@ -273,6 +273,10 @@ def create_fake_dcsa(state: FakeDcsaState) -> Litestar:
     @post("/v3/shipping-instructions")
     async def shipping_instructions(request: Request[Any, Any, Any]) -> Response[bytes]:
         payload = await body(request, spec.EBL, "CreateShippingInstructions")
+        state.check(
+            "request CreateShippingInstructions conditions",
+            dcsa_conditions.shipping_instructions_condition_errors(payload),
+        )
         if fault := await faulty(request):
             return fault
         reference = f"SI{len(state.shipping_instructions) + 1:06d}"

@@ -101,7 +101,7 @@ async def test_a_master_booking_is_sent_once_and_its_carrier_status_recorded(run
     assert await lane.probe.inner._store.last_number(SCAC, "bookings") == 1
     (row,) = await request_rows(lane.rt, MASTER)
     sent = msgspec.convert(row.payload, BookingRequest)
-    assert (sent.units, sent.size_type, sent.shipper.name) == (1, "42G1", lane.rt.settings.nvocc_party_name)
+    assert (sent.units, sent.size_type, sent.shipper.name) == (1, "42G1", lane.rt.settings.nvocc_name)
     assert [line.volume_cbm for line in sent.cargo] == [Decimal(2), Decimal(2)]
     assert [dg.un_number for dg in sent.dangerous_goods] == ["1263"]
     assert sent.cargo[1].imo_packaging_code == "1A1"

@@ -71,6 +71,9 @@ def concrete(path: str) -> str:
         "{reference}": "SP-0000000000",
         "{scac}": "TEST",
         "{slug}": "not-found",
+        "{manifest_id}": str(uuid.uuid4()),
+        "{container_id}": str(uuid.uuid4()),
+        "{number}": "1",
     }.items():
         path = path.replace(name, value)
     return path
@@ -82,7 +85,7 @@ def caller(world: World, path: str, carrier: Account) -> Account:
         return world.operator
     if path.startswith("/v1/shippers"):
         return world.marketplace
-    if path.startswith("/v1/carriers"):
+    if path.startswith(("/v1/carriers", "/v1/carrier/")):
         return carrier
     return world.shipper
 
