@@ -198,6 +198,9 @@ class ContainerRow(msgspec.Struct, frozen=True, kw_only=True):
     master_detail: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
+    # Recorded by an operator once the box is stuffed and sealed (app.manifests).
+    equipment_reference: str | None = None
+    seal_number: str | None = None
 
 
 async def insert_containers(conn: AsyncConnection, rows: Sequence[ContainerRow]) -> None:
