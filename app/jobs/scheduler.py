@@ -31,7 +31,7 @@ from app.config import Settings
 from app.consolidation.service import close_due_pools
 from app.database_status import describe, is_unavailable
 from app.db import transaction
-from app.jobs import expire_holds, purge, runs, webhooks
+from app.jobs import dispatch, expire_holds, purge, runs, webhooks
 from app.jobs.job import ScheduledJob
 from app.manifests.schemas import ManifestRound
 from app.manifests.service import run_manifests
@@ -132,6 +132,7 @@ JOBS: tuple[Callable[[Settings], ScheduledJob], ...] = (
     # LCL pools at their LCL cut-off: safe on every replica (each close locks its pool).
     _job("close-pools", lambda s: s.close_pools_interval_seconds, close_due_pools),
     webhooks.scheduled,
+    dispatch.scheduled,
     _job("submit-manifests", lambda s: s.manifest_interval_seconds, submit_manifests),
 )
 
