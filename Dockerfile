@@ -39,11 +39,11 @@ RUN mkdir -p /app/var && chown slotpool:slotpool /app/var
 USER slotpool
 # The SQLite database and the generated secret key live here: keep it across containers.
 VOLUME ["/app/var"]
-EXPOSE 8000
+EXPOSE 8000 8001
 STOPSIGNAL SIGTERM
 # Liveness only (/ready also checks the database): an orchestrator should probe /ready itself.
-# A worker container serves no HTTP: run it with --no-healthcheck.
+# `serve` answers on PORT, `worker` on SLOTPOOL_WORKER_PORT: healthy when either answers.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request\nfor port in (os.environ.get('PORT', '8000'), os.environ.get('SLOTPOOL_WORKER_PORT', '8001')):\n    try:\n        urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=1)\n        raise SystemExit(0)\n    except OSError:\n        pass\nraise SystemExit(1)"]
 ENTRYPOINT ["slotpool-entrypoint"]
 CMD ["serve"]

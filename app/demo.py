@@ -9,9 +9,9 @@ its containers and house bills, and the carrier key printed at start reads the m
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from sqlalchemy import func, select
@@ -25,8 +25,8 @@ from app.carrier_adapters.cache import CarrierAdapters
 from app.db import table_of, transaction
 from app.domain.states import Load
 from app.inventory import service as inventory
-from app.inventory.models import Carrier
-from app.inventory.schemas import AllotmentCreate, CarrierCreate, PoolCreate, SailingCreate
+from app.inventory.models import Carrier, Sailing
+from app.inventory.schemas import CarrierCreate, PoolCreate
 from app.reservations import bookings, holds
 from app.reservations.schemas import HoldConfirm, HoldCreate
 from app.runtime import Runtime
@@ -34,6 +34,7 @@ from app.schemas import SizeType
 from app.sync.notifications import link_carrier_account
 from app.sync.schemas import CarrierAccountLink
 from app.sync.service import sync_all
+from carriers.base import OfferedAllocation, SailingOffer
 
 # SCAC, name, simulated settings (carriers/README.md, "simulated").
 DEMO_CARRIERS: list[tuple[str, str, dict[str, Any]]] = [
@@ -88,7 +89,10 @@ async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
         orgs = (await conn.execute(select(func.count()).select_from(table_of(Organisation)))).scalar_one()
     if count or orgs:
         return None
+    now = rt.clock.app_now()
     for scac, name, settings in DEMO_CARRIERS:
+        if scac == DEMO_CARRIERS[0][0]:
+            settings = {**settings, "extra_sailings": [demo_sailing(now)]}
         await inventory.create_carrier(
             rt,
             CarrierCreate(
@@ -118,32 +122,37 @@ async def seed_demo(rt: Runtime, weeks: int = 6) -> DemoKeys | None:
     return keys
 
 
-async def seed_demo_pool(rt: Runtime, shipper_key: str) -> str:
-    """A sailing of SIMA whose dry and reefer LCL pools close ``DEMO_CLOSE_AFTER`` from now,
-    with a few LCL bookings of the demo exporter; a line saying so."""
-    now = rt.clock.app_now()
-    lco = now + DEMO_CLOSE_AFTER
+def demo_sailing(now: datetime) -> dict[str, Any]:
+    """SIMA's demo sailing, offered by the carrier beside its schedule (so the sync loads it, and
+    bookings, releases and the manifest reach the carrier like any other): its LCL cut-off is
+    ``DEMO_CLOSE_AFTER`` from now."""
     etd = now + timedelta(days=2)
-    sailing = await inventory.create_sailing(
-        rt,
-        SailingCreate(
-            carrier_scac=DEMO_CARRIERS[0][0],
-            service_code="DEMO",
-            vessel_name="SLOTPOOL DEMO",
-            voyage_number=DEMO_VOYAGE,
-            port_of_loading="CNSHA",
-            port_of_discharge="USLAX",
-            etd=etd,
-            eta=etd + timedelta(days=14),
-            cut_offs={"LCO": lco, "FCO": now + timedelta(days=1)},
-        ),
+    offer = SailingOffer(
+        carrier_scac=DEMO_CARRIERS[0][0],
+        service_code="DEMO",
+        vessel_name="SLOTPOOL DEMO",
+        voyage_number=DEMO_VOYAGE,
+        port_of_loading="CNSHA",
+        port_of_discharge="USLAX",
+        etd=etd,
+        eta=etd + timedelta(days=14),
+        cut_offs={"LCO": now + DEMO_CLOSE_AFTER, "FCO": now + timedelta(days=1)},
+        allocations=[
+            OfferedAllocation(size_type="45G1", units=4, rate=Decimal("2100.00"), currency="USD"),
+            OfferedAllocation(size_type="45R1", units=2, rate=Decimal("3900.00"), currency="USD"),
+        ],
     )
-    for size_type, units, rate in ((SizeType("45G1"), 4, "2100.00"), (SizeType("45R1"), 2, "3900.00")):
-        await inventory.add_allotment(
-            rt,
-            sailing.id,
-            AllotmentCreate(size_type=size_type, units=units, rate=Decimal(rate), currency="USD"),
-        )
+    return cast(dict[str, Any], msgspec.to_builtins(offer))
+
+
+async def seed_demo_pool(rt: Runtime, shipper_key: str) -> str:
+    """Dry and reefer LCL pools on SIMA's demo sailing (loaded by the sync), closing at its LCL
+    cut-off, with a few LCL bookings of the demo exporter; a line saying so."""
+    async with transaction(rt.engine, read_only=True) as conn:
+        query = select(table_of(Sailing)).where(table_of(Sailing).c.voyage_number == DEMO_VOYAGE)
+        sailing = (await conn.execute(query)).one()
+    lco = datetime.fromisoformat(sailing.cut_offs["LCO"])
+    for size_type in (SizeType("45G1"), SizeType("45R1")):
         await inventory.add_pool(
             rt,
             sailing.id,

@@ -103,6 +103,9 @@ class SimulatedSettings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknow
     error_rate: float = 0.0
     malformed_rate: float = 0.0
     script: list[ScriptStep] = []
+    # Sailings offered beside the generated grid, as given (a demo's sailing whose LCL cut-off
+    # is minutes away).
+    extra_sailings: list[SailingOffer] = []
 
     def __post_init__(self) -> None:
         for lane in self.lanes:
@@ -230,6 +233,7 @@ class SimulatedCarrier:
         self._clock = clock
         self._store = store or MemoryCarrierStore()
         self._grid = generate_sailings(scac, settings, clock())
+        self._grid.update((offer.key, offer) for offer in settings.extra_sailings)
         self._faults = random.Random(f"{settings.seed}:{scac}:faults")
         self._manifests: dict[SailingKey, Manifest] = {}
 

@@ -13,6 +13,8 @@ case "$command" in
       --workers "${WEB_CONCURRENCY:-1}" "$@"
     ;;
   worker)
+    # Its /health, /ready and /metrics, reachable from outside the container (Prometheus).
+    export SLOTPOOL_WORKER_HOST="${SLOTPOOL_WORKER_HOST:-0.0.0.0}"
     exec python -m app worker "$@"
     ;;
   migrate)
