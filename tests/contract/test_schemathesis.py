@@ -50,6 +50,9 @@ def schemathesis(url: str, key: str, report: Path) -> subprocess.CompletedProces
         "--no-color",
         "--report", "junit",
         "--report-junit-path", str(report),
+        # Its documented 503 is its purpose: here no scheduler runs the jobs, so every one is
+        # overdue (tests/jobs/test_leases.py checks both of its answers).
+        "--exclude-path", "/health/jobs",
     ]  # fmt: skip
     environment = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     # Run in the test's folder: schemathesis keeps a cache where it runs.

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from app.jobs.scheduler import JOBS
 from tests.conftest import TEST_SECRET_KEY, require_postgres
 from tests.databases import POSTGRES_URL, _admin
 from tests.jobs.test_expire_holds import poll
@@ -194,7 +195,7 @@ async def test_a_worker_whose_database_is_unreachable_says_so_once_per_job_not_p
         async def waiting_jobs() -> int:
             return len(events(log_path, "job.waiting_for_database"))
 
-        await poll(waiting_jobs, until=6, timeout=30)
+        await poll(waiting_jobs, until=len(JOBS), timeout=30)
         # Twenty more ticks of the two fastest jobs: none of them may add a line.
         await asyncio.sleep(2)
         worker.terminate()
@@ -206,7 +207,7 @@ async def test_a_worker_whose_database_is_unreachable_says_so_once_per_job_not_p
 
     text = log_path.read_text()
     assert "Traceback" not in text
-    assert len(events(log_path, "job.waiting_for_database")) == 6
+    assert len(events(log_path, "job.waiting_for_database")) == len(JOBS)  # one line per job
     assert len(events(log_path, "database.unavailable")) == 1
     assert PASSWORD not in text
     lines = [json.loads(line) for line in text.splitlines()]
