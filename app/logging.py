@@ -81,10 +81,14 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         response = _Response()
+        # Below INFO nothing of the request and audit lines is read or built (a busy service
+        # run at WARNING pays nothing for them).
+        lines = logging.getLogger("slotpool").isEnabledFor(logging.INFO)
+        audited = lines and scope["method"] in CHANGING_METHODS
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response.started(message, audited=scope["method"] in CHANGING_METHODS)
+                response.started(message, audited=audited)
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
@@ -96,30 +100,31 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             try:
                 await app(scope, receive, send_with_id)
             finally:
-                # Routing and authentication wrote the route and the caller into the scope.
-                caller = _caller(scope)
-                route = scope.get("path_template")
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    route=route,
-                    # The caller's address; behind a trusted proxy, the one it forwarded.
-                    client=(scope.get("client") or (None,))[0],
-                    status=response.status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                    **caller,
-                )
-                if response.audited and 200 <= response.status < 300 and route:
-                    audit_log.info(
-                        "audit",
-                        action=_operation_id(scope),
+                if lines:
+                    # Routing and authentication wrote the route and the caller into the scope.
+                    caller = _caller(scope)
+                    route = scope.get("path_template")
+                    log.info(
+                        "request",
                         method=scope["method"],
+                        path=scope["path"],
                         route=route,
+                        # The caller's address; behind a trusted proxy, the one it forwarded.
+                        client=(scope.get("client") or (None,))[0],
+                        status=response.status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
                         **caller,
-                        **_subject_ids(scope, response),
-                        replayed=response.replayed,
                     )
+                    if response.audited and 200 <= response.status < 300 and route:
+                        audit_log.info(
+                            "audit",
+                            action=_operation_id(scope),
+                            method=scope["method"],
+                            route=route,
+                            **caller,
+                            **_subject_ids(scope, response),
+                            replayed=response.replayed,
+                        )
 
     return middleware
 
