@@ -106,7 +106,7 @@ def cargo_line(cargo: Mapping[str, Any]) -> CargoLine:
         package_code=cargo.get("package_code"),
         imo_packaging_code=cargo.get("imo_packaging_code"),
         packaging_description=cargo.get("packaging_description"),
-        dangerous_goods=[_dangerous_goods(dg) for dg in cargo.get("dangerous_goods") or []],
+        dangerous_goods=[dangerous_goods(dg) for dg in cargo.get("dangerous_goods") or []],
     )
 
 
@@ -123,7 +123,9 @@ def party(given: Mapping[str, Any]) -> Party:
     )
 
 
-def _dangerous_goods(given: Mapping[str, Any]) -> DangerousGoods:
+def dangerous_goods(given: Mapping[str, Any]) -> DangerousGoods:
+    """One stored dangerous-goods line of a cargo (the API's ``DangerousGoods``) as carriers are
+    sent it."""
     flash_point = given.get("flash_point_celsius")
     return DangerousGoods(
         un_number=given["un_number"],

@@ -14,9 +14,8 @@ from typing import Any
 
 import msgspec
 
-from app.carrier_requests.payload import reefer_settings
+from app.carrier_requests.payload import dangerous_goods, reefer_settings
 from carriers.base import (
-    DangerousGoods,
     HouseBill,
     Manifest,
     ManifestContainer,
@@ -26,7 +25,6 @@ from carriers.base import (
 )
 
 _PARTY_FIELDS = tuple(f.name for f in msgspec.structs.fields(Party))
-_DG_FIELDS = {f.name for f in msgspec.structs.fields(DangerousGoods)}
 
 
 class ContainerRow(msgspec.Struct, kw_only=True, frozen=True):
@@ -99,7 +97,7 @@ def house_bill(row: BillRow) -> HouseBill:
         packages=int(cargo["packages"]),
         gross_weight_kg=Decimal(str(cargo["gross_kg"])),
         volume_cbm=Decimal(str(cargo["cbm"])),
-        dangerous_goods=[_dangerous_goods(entry) for entry in cargo.get("dangerous_goods") or []],
+        dangerous_goods=[dangerous_goods(entry) for entry in cargo.get("dangerous_goods") or []],
         reefer=_reefer(cargo.get("reefer")),
     )
 
@@ -108,10 +106,6 @@ def _party(given: dict[str, Any]) -> Party:
     return msgspec.convert(
         {name: given[name] for name in _PARTY_FIELDS if given.get(name) is not None}, Party
     )
-
-
-def _dangerous_goods(entry: dict[str, Any]) -> DangerousGoods:
-    return msgspec.convert({k: v for k, v in entry.items() if k in _DG_FIELDS}, DangerousGoods, strict=False)
 
 
 def _reefer(given: Any) -> ReeferSettings | None:
