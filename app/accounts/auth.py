@@ -41,9 +41,12 @@ def current_actor(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
 
 
 def requires(scope: Scope, *kinds: OrgKind) -> Any:
-    """A guard: the key needs ``scope``, and its organisation one of ``kinds`` when given."""
+    """A guard: the key needs ``scope``, and its organisation one of ``kinds`` when given.
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    A coroutine, because Litestar runs a plain function guard in a worker thread: a thread hop
+    on every request for a check of two attributes."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         actor = current_actor(connection)
         if scope not in actor.scopes:
             raise PermissionDeniedException(f"this API key lacks the '{scope}' scope")
