@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer
 from sqlalchemy.types import TypeDecorator
+
+# 64 bits on both databases: BIGINT on PostgreSQL, INTEGER on SQLite (already 64 bits there, and
+# only a column declared exactly INTEGER PRIMARY KEY auto-increments).
+BIG_INTEGER = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -79,8 +79,8 @@ async def set_up(rt: Runtime, count: int, seed: int) -> uuid.UUID:
     owner = await accounts.create_organisation(
         rt, OrganisationCreate(name="Bench shipper", kind=OrgKind.SHIPPER)
     )
-    # Pool counters are INTEGER columns: 2,147 t of payload at most, some 82 containers of 45G1
-    # on PostgreSQL. The small-parcel share of the mix (<= 4 CBM) keeps 2,000 bookings within it.
+    # The small-parcel share of the mix (<= 4 CBM), on which bench/README.md's figures were
+    # measured: 2,000 of them fill some 80 containers.
     mix = generate(count * 4, seed)
     dry = [b for b in mix if b.set_point_c is None and b.volume_dm3 <= SMALL_PARCEL_DM3][:count]
     assert len(dry) == count, "generate more"

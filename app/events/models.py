@@ -12,7 +12,6 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -22,10 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-from app.dbtypes import UtcDateTime
+from app.dbtypes import BIG_INTEGER, UtcDateTime
 
-# SQLite auto-increments only a column declared exactly INTEGER PRIMARY KEY.
-SEQUENCE_ID = BigInteger().with_variant(Integer(), "sqlite")
+SEQUENCE_ID = BIG_INTEGER
 
 
 # Indexes over sequenced events only: a writer inserts an event unsequenced, so these cost the

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-from app.dbtypes import UtcDateTime
+from app.dbtypes import BIG_INTEGER, UtcDateTime
 
 MONEY = Numeric(14, 2)
 
@@ -102,14 +102,14 @@ class Pool(Base):
     size_type: Mapped[str] = mapped_column(String(4))
     # Usable space and payload of one container (below nominal: stowage factor).
     container_volume_dm3: Mapped[int]
-    container_weight_g: Mapped[int]
+    container_weight_g: Mapped[int] = mapped_column(BIG_INTEGER)
     containers: Mapped[int] = mapped_column(default=0)
     volume_total_dm3: Mapped[int] = mapped_column(default=0)
     volume_held_dm3: Mapped[int] = mapped_column(default=0)
     volume_booked_dm3: Mapped[int] = mapped_column(default=0)
-    weight_total_g: Mapped[int] = mapped_column(default=0)
-    weight_held_g: Mapped[int] = mapped_column(default=0)
-    weight_booked_g: Mapped[int] = mapped_column(default=0)
+    weight_total_g: Mapped[int] = mapped_column(BIG_INTEGER, default=0)
+    weight_held_g: Mapped[int] = mapped_column(BIG_INTEGER, default=0)
+    weight_booked_g: Mapped[int] = mapped_column(BIG_INTEGER, default=0)
     rate: Mapped[Decimal] = mapped_column(MONEY)
     minimum: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
@@ -143,7 +143,7 @@ class ConsolidationContainer(Base):
     size_type: Mapped[str] = mapped_column(String(4))
     # What the bookings aboard add up to, in the counters' units.
     volume_dm3: Mapped[int]
-    weight_g: Mapped[int]
+    weight_g: Mapped[int] = mapped_column(BIG_INTEGER)
     dangerous_goods_classes: Mapped[list[str]] = mapped_column(JSON, default=list)
     set_point_c: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
     non_operating_reefer: Mapped[bool] = mapped_column(default=False)

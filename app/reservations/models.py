@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-from app.dbtypes import UtcDateTime
+from app.dbtypes import BIG_INTEGER, UtcDateTime
 
 MONEY = Numeric(14, 2)
 # Queries that should use these partial indexes compare state with this literal (not a bound
@@ -45,7 +45,7 @@ class ClaimedSpace:
     size_type: Mapped[str] = mapped_column(String(4))
     units: Mapped[int] = mapped_column(default=0)
     volume_dm3: Mapped[int] = mapped_column(default=0)
-    weight_g: Mapped[int] = mapped_column(default=0)
+    weight_g: Mapped[int] = mapped_column(BIG_INTEGER, default=0)
 
 
 class Hold(ClaimedSpace, Base):

@@ -41,6 +41,7 @@ from app.accounts.actor import Actor
 from app.carrier_requests.models import UNFINISHED_STATES, CarrierRequest
 from app.clock import database_now
 from app.db import table_of
+from app.dbtypes import BIG_INTEGER
 from app.domain.capacity import Quantity
 from app.domain.hold_plan import HoldLifetime, HoldTarget
 from app.domain.states import Load
@@ -170,7 +171,7 @@ def claim_statement(load: Load, stage: str = "held") -> Update:
     column of the updated table to its SET clause."""
     units: BindParameter[int] = bindparam("claim_units", type_=Integer)
     volume: BindParameter[int] = bindparam("claim_volume_dm3", type_=Integer)
-    weight: BindParameter[int] = bindparam("claim_weight_g", type_=Integer)
+    weight: BindParameter[int] = bindparam("claim_weight_g", type_=BIG_INTEGER)
     if load is Load.FCL:
         return inventory.adjustment(
             inventory.allotments,

@@ -121,6 +121,32 @@ async def test_pool_draws_a_container_from_the_allotment_when_full(
     assert await check_invariants(runtime) == []
 
 
+async def test_a_pool_holds_more_than_32_bits_of_grams(client: Client, runtime: Runtime, world: World) -> None:
+    """Three containers of 900 t payload make a pool of 2,700,000,000 g: past a 32-bit counter
+    (2,147,483,647), which PostgreSQL refused with "integer out of range" before the counters
+    were 64-bit."""
+    from decimal import Decimal
+
+    from tests.factories import confirmation, make_sailing
+
+    sailing = await make_sailing(runtime, pool_payload_kg=Decimal("900000"))
+    holds = [
+        await client.post("/v1/holds", json=lcl_hold(sailing.id, "1", "900000"), headers=world.shipper.posting())
+        for _ in range(3)
+    ]
+    booked = await client.post(
+        f"/v1/holds/{holds[0].json()['id']}/confirm",
+        json=confirmation(cbm="1", kg="900000"),
+        headers=world.shipper.posting(),
+    )
+
+    assert [hold.status_code for hold in holds] == [201, 201, 201], holds[-1].text
+    assert booked.status_code == 201, booked.text
+    view = (await client.get(f"/v1/sailings/{sailing.id}", headers=world.shipper.headers)).json()
+    assert view["fcl"][0]["units_free"] == 7  # three containers drawn into the pool
+    assert await check_invariants(runtime) == []
+
+
 async def test_release_gives_units_back_and_is_repeatable(client: Client, world: World) -> None:
     hold = (
         await client.post("/v1/holds", json=fcl_hold(world.sailing.id, 2), headers=world.shipper.posting())
