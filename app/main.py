@@ -37,6 +37,7 @@ from app.config import Settings, settings_or_exit
 from app.consolidation.api import TEMPLATES, ConsolidationAdminController, HouseBillController
 from app.database_status import probe
 from app.db import create_engine
+from app.dispatch.api import CarrierRequestAdminController
 from app.feed.api import EventController, EventTypeController
 from app.inventory.api import InventoryAdminController, SailingController
 from app.jobs.api import JobAdminController, jobs_health, metrics_exposition
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             CarrierSyncAdminController,
             CarrierNotificationController,
             ReconcileAdminController,
+            CarrierRequestAdminController,
             ConsolidationAdminController,
             InvariantsController,
             EventController,

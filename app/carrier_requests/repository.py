@@ -22,6 +22,7 @@ from app.carrier_requests.models import UNFINISHED_STATES, CarrierRequest
 from app.carrier_requests.payload import SailingFacts
 from app.db import table_of
 from app.inventory.repository import carriers, sailings
+from app.pagination import newest_first
 
 requests = table_of(CarrierRequest)
 
@@ -216,3 +217,34 @@ async def give_up_unsent(conn: AsyncConnection, subject_id: uuid.UUID, why: str,
 async def of_subject(conn: AsyncConnection, subject_id: uuid.UUID) -> list[RequestRow]:
     query = select(requests).where(requests.c.subject_id == subject_id).order_by(requests.c.sequence)
     return [_row(row) for row in await conn.execute(query)]
+
+
+async def get(conn: AsyncConnection, request_id: uuid.UUID) -> RequestRow | None:
+    row = (await conn.execute(select(requests).where(requests.c.id == request_id))).first()
+    return None if row is None else _row(row)
+
+
+async def listed(
+    conn: AsyncConnection, state: str | None, before: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[RequestRow]:
+    """Requests newest first, of ``state`` if given, from after the cursor position ``before``."""
+    query = select(requests)
+    if state is not None:
+        query = query.where(requests.c.state == state)
+    query = newest_first(query, requests, before).limit(limit)
+    return [_row(row) for row in await conn.execute(query)]
+
+
+async def settle_unknown(
+    conn: AsyncConnection, request_id: uuid.UUID, values: dict[str, Any]
+) -> RequestRow | None:
+    """Write what an operator learnt of a request whose outcome was unknown; None when the
+    request is not (or no longer) ``unknown``: settled once, by one caller."""
+    statement = (
+        update(requests)
+        .where(requests.c.id == request_id, requests.c.state == "unknown")
+        .values(**values)
+        .returning(*requests.c)
+    )
+    row = (await conn.execute(statement)).first()
+    return None if row is None else _row(row)

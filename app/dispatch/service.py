@@ -24,7 +24,8 @@ DCSA Booking 2.0.4 gives no such guarantee: POST /v2/bookings takes no idempoten
 endpoint finds a booking by the shipper's references (our reference travels as a ``CR``
 reference, for the carrier's staff to see). Resending could book twice, so the request becomes
 ``unknown`` and waits, blocking the booking's later requests: the carrier's notification or an
-operator settles it. Amendments (PUT replaces the booking) and cancellations are safe to resend.
+operator settles it (app/dispatch/settle.py). Amendments (PUT replaces the booking) and
+cancellations are safe to resend.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ async def _record(
             )
             if done is not None:
                 tally.acknowledged += 1
-                await _acknowledged(rt, conn, done, outcome.ack, now)
+                await apply_answer(rt, conn, done, outcome.ack, now)
             return
         values: dict[str, Any] = {"last_error": (outcome.error or "")[:500] or None, "updated_at": now}
         maybe_sent = row.maybe_sent or outcome.maybe_sent
@@ -277,7 +278,7 @@ async def _record(
              state=values["state"], error=values["last_error"])  # fmt: skip
 
 
-async def _acknowledged(rt: Runtime, conn: Any, row: RequestRow, ack: BookingAck, now: datetime) -> None:
+async def apply_answer(rt: Runtime, conn: Any, row: RequestRow, ack: BookingAck, now: datetime) -> None:
     """The carrier's answer becomes its word on the booking (``carrier_bookings``, as polling
     and notifications store it), then the one transition applies it."""
     status = ack.status.value

@@ -121,7 +121,9 @@ async def test_pool_draws_a_container_from_the_allotment_when_full(
     assert await check_invariants(runtime) == []
 
 
-async def test_a_pool_holds_more_than_32_bits_of_grams(client: Client, runtime: Runtime, world: World) -> None:
+async def test_a_pool_holds_more_than_32_bits_of_grams(
+    client: Client, runtime: Runtime, world: World
+) -> None:
     """Three containers of 900 t payload make a pool of 2,700,000,000 g: past a 32-bit counter
     (2,147,483,647), which PostgreSQL refused with "integer out of range" before the counters
     were 64-bit."""
@@ -131,7 +133,9 @@ async def test_a_pool_holds_more_than_32_bits_of_grams(client: Client, runtime: 
 
     sailing = await make_sailing(runtime, pool_payload_kg=Decimal("900000"))
     holds = [
-        await client.post("/v1/holds", json=lcl_hold(sailing.id, "1", "900000"), headers=world.shipper.posting())
+        await client.post(
+            "/v1/holds", json=lcl_hold(sailing.id, "1", "900000"), headers=world.shipper.posting()
+        )
         for _ in range(3)
     ]
     booked = await client.post(

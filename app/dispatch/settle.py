@@ -1,0 +1,98 @@
+"""An operator settles a carrier request whose outcome is unknown.
+
+A booking request to a carrier that cannot deduplicate it (DCSA Booking 2.0.4) becomes
+``unknown`` when its answer was lost: resending could book twice, so it waits and blocks the
+booking's later requests (app/dispatch/service.py). The operator asks the carrier and says what
+it answered: it has the booking (the request is acknowledged with the carrier's reference and
+status, with the consequences an answer has), or it has none (the request is due again, as if
+never sent).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.carrier_requests import repository as carrier_requests
+from app.carrier_requests.repository import RequestRow
+from app.db import transaction
+from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement, RequestState
+from app.dispatch.service import apply_answer
+from app.domain.errors import InvalidRequest, InvalidTransition, NotFound
+from app.events.idempotency import Finish
+from app.pagination import decode_cursor, page_of
+from app.runtime import Runtime
+from carriers.base import BookingAck
+from carriers.dcsa.states import BOOKING_STATUS
+
+
+async def list_requests(
+    rt: Runtime, state: RequestState | None, cursor: str | None, limit: int
+) -> CarrierRequestPage:
+    async with transaction(rt.engine, read_only=True) as conn:
+        rows = await carrier_requests.listed(conn, state, decode_cursor(cursor), limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
+    return CarrierRequestPage(items=[request_view(row) for row in page], next_cursor=next_cursor)
+
+
+async def get_request(rt: Runtime, request_id: uuid.UUID) -> CarrierRequestView:
+    async with transaction(rt.engine, read_only=True) as conn:
+        row = await carrier_requests.get(conn, request_id)
+    if row is None:
+        raise NotFound("carrier request", request_id)
+    return request_view(row)
+
+
+async def settle(
+    rt: Runtime, request_id: uuid.UUID, settlement: RequestSettlement, finish: Finish | None = None
+) -> CarrierRequestView:
+    """Settle an ``unknown`` request once; 409 for any other state (a request the carrier
+    answered, or one settled already)."""
+    received = settlement.outcome == "received"
+    if received and settlement.carrier_reference is None:
+        raise InvalidRequest("carrier_reference", "give the carrier's reference of the booking it received")
+    if not received and settlement.carrier_reference is not None:
+        raise InvalidRequest("carrier_reference", "the carrier received nothing: give no reference")
+    async with transaction(rt.engine) as conn:
+        now = rt.clock.app_now()
+        values: dict[str, Any] = {"last_error": None, "updated_at": now}
+        if received:
+            ack = BookingAck(
+                carrier_reference=str(settlement.carrier_reference),
+                status=BOOKING_STATUS[settlement.status],
+            )
+            values.update(
+                state="acknowledged", carrier_reference=ack.carrier_reference, carrier_status=ack.status.value
+            )
+        else:
+            values.update(state="pending", maybe_sent=False, next_attempt_at=now)
+        row = await carrier_requests.settle_unknown(conn, request_id, values)
+        if row is None:
+            current = await carrier_requests.get(conn, request_id)
+            if current is None:
+                raise NotFound("carrier request", request_id)
+            raise InvalidTransition("carrier request", request_id, current.state, "settle")
+        if received:
+            await apply_answer(rt, conn, row, ack, now)
+        view = request_view(row)
+        if finish is not None:
+            await finish(conn, view)
+    return view
+
+
+def request_view(row: RequestRow) -> CarrierRequestView:
+    return CarrierRequestView(
+        id=row.id,
+        subject_kind=row.subject_kind,  # type: ignore[arg-type]
+        subject_reference=row.subject_reference,
+        operation=row.operation,  # type: ignore[arg-type]
+        sequence=row.sequence,
+        state=row.state,  # type: ignore[arg-type]
+        attempts=row.attempts,
+        maybe_sent=row.maybe_sent,
+        next_attempt_at=row.next_attempt_at,
+        carrier_reference=row.carrier_reference,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
