@@ -16,6 +16,7 @@ from typing import Any
 from app.carrier_requests import repository as carrier_requests
 from app.carrier_requests.repository import RequestRow
 from app.db import transaction
+from app.dispatch import repository
 from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement, RequestState
 from app.dispatch.service import apply_answer
 from app.domain.errors import InvalidRequest, InvalidTransition, NotFound
@@ -74,6 +75,11 @@ async def settle(
             raise InvalidTransition("carrier request", request_id, current.state, "settle")
         if received:
             await apply_answer(rt, conn, row, ack, now)
+        elif row.subject_kind == "master":
+            # The container shows the request's state: no longer the unknown outcome.
+            await repository.record_master_error(
+                conn, row.subject_id, {"request_state": "pending", "last_error": None}
+            )
         view = request_view(row)
         if finish is not None:
             await finish(conn, view)
