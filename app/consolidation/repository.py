@@ -226,12 +226,18 @@ async def update_container_fill(conn: AsyncConnection, row: ContainerRow) -> Non
     await conn.execute(statement)
 
 
-async def containers_of(conn: AsyncConnection, pool_ids: Sequence[uuid.UUID]) -> list[ContainerRow]:
+async def containers_of(
+    conn: AsyncConnection, pool_ids: Sequence[uuid.UUID], *, lock: bool = False
+) -> list[ContainerRow]:
+    """The pools' containers; ``lock``: locked until commit, so that the dispatcher does not
+    take one's master booking to request meanwhile (it skips locked containers)."""
     query = (
         select(containers)
         .where(containers.c.pool_id.in_(pool_ids))
         .order_by(containers.c.pool_id, containers.c.number)
     )
+    if lock:
+        query = query.with_for_update()
     return [ContainerRow(**row._mapping) for row in await conn.execute(query)]
 
 
@@ -369,3 +375,13 @@ async def packed_containers(conn: AsyncConnection, sailing_id: uuid.UUID) -> lis
         assert booking.container_id is not None
         aboard[booking.container_id].append(booking)
     return [PackedContainer(container=row, bookings=aboard[row.id]) for row in stored]
+
+
+async def cargo_aboard(conn: AsyncConnection, container_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The cargo of the live bookings packed in a container, in booking order."""
+    query = (
+        select(bookings.c.cargo)
+        .where(bookings.c.container_id == container_id, bookings.c.state.in_(LIVE))
+        .order_by(bookings.c.created_at, bookings.c.id)
+    )
+    return [dict(cargo) for cargo in (await conn.execute(query)).scalars()]

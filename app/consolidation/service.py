@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.consolidation import repository
+from app.consolidation import masters, repository
 from app.consolidation.repository import ContainerRow, PoolToClose
 from app.consolidation.schemas import (
     CloseReport,
@@ -233,6 +233,7 @@ async def _pack(
             await repository.update_container_fill(conn, row)
     await _place(conn, pool, numbered, by_reference, at)
     rolled = await _roll(rt, conn, pool, left, by_reference, at)
+    await _tell_carriers(rt, conn, rows, existing, live, numbered, by_reference, at)
     return ClosedPool(
         pool_id=pool.id,
         containers=len(plan.containers),
@@ -240,6 +241,49 @@ async def _pack(
         bookings_placed=sum(len(planned.bookings) for planned in plan.containers),
         bookings_rolled=rolled,
         holds_released=0,
+    )
+
+
+async def _tell_carriers(
+    rt: Runtime,
+    conn: AsyncConnection,
+    rows: Sequence[tuple[ContainerRow, bool]],
+    existing: Sequence[ContainerRow],
+    live: Sequence[BookingRow],
+    numbered: Sequence[tuple[PlannedContainer, ContainerRow | None, int]],
+    by_reference: dict[str, BookingRow],
+    at: datetime,
+) -> None:
+    """A re-plan's changes to containers whose master booking was asked for: one the re-plan
+    emptied is cancelled with its carrier, one whose bookings or fill changed is amended (with
+    the cargo now aboard). Masters still to request go out with what they carry then."""
+    before = {row.id: row for row in existing}
+    aboard_before: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for booking in live:
+        if booking.container_id is not None:
+            aboard_before.setdefault(booking.container_id, set()).add(booking.id)
+    aboard_after = {
+        current.id: {by_reference[reference].id for reference in planned.bookings}
+        for planned, current, _number in numbered
+        if current is not None
+    }
+    for row, new in rows:
+        previous = before.get(row.id)
+        if new or previous is None or previous.master_status not in masters.ASKED:
+            continue
+        if row.volume_dm3 == 0 and row.weight_g == 0:
+            await masters.record(conn, rt.settings, row, "cancel", at)
+        elif _fill_of(row) != _fill_of(previous) or aboard_after.get(row.id) != aboard_before.get(row.id):
+            await masters.record(conn, rt.settings, row, "amend", at)
+
+
+def _fill_of(row: ContainerRow) -> tuple[object, ...]:
+    return (
+        row.volume_dm3,
+        row.weight_g,
+        sorted(row.dangerous_goods_classes),
+        row.set_point_c,
+        row.non_operating_reefer,
     )
 
 
@@ -474,7 +518,7 @@ async def replan_pool(rt: Runtime, pool_id: uuid.UUID) -> ClosedPool | None:
         pool = await repository.lock_pool(conn, pool_id, now_sql, open_only=False)
         if pool is None or pool.closed_at is None:
             return None
-        existing = await repository.containers_of(conn, [pool.id])
+        existing = await repository.containers_of(conn, [pool.id], lock=True)
         replanned = await _pack(rt, conn, pool, live, existing, pool.now)
         await _announce(conn, pool, replanned, pool.now, replanned=True)
     log.info("pool.replanned", **msgspec.to_builtins(replanned))

@@ -1,5 +1,5 @@
 """The dispatcher's queries beyond the request outbox: carriers, master bookings to request,
-the bookings aboard a container, and linking a carrier's booking to ours."""
+and linking a carrier's booking to ours."""
 
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import table_of
 from app.dialects import insert_ignoring_conflicts
-from app.domain.states import LIVE_BOOKING_STATES
 from app.inventory.models import ConsolidationContainer
 from app.inventory.repository import AnyRow, carriers
-from app.reservations.repository import bookings
 from app.sync.repository import carrier_bookings
 
 containers = table_of(ConsolidationContainer)
-LIVE = [state.value for state in LIVE_BOOKING_STATES]
 
 
 async def carrier_of(conn: AsyncConnection, carrier_id: uuid.UUID) -> AnyRow:
@@ -49,16 +46,6 @@ async def take_masters_to_request(conn: AsyncConnection, limit: int) -> list[Any
         .returning(*containers.c)
     )
     return list((await conn.execute(statement)).all())
-
-
-async def cargo_aboard(conn: AsyncConnection, container_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The cargo of the live bookings packed in a container, in booking order."""
-    query = (
-        select(bookings.c.cargo)
-        .where(bookings.c.container_id == container_id, bookings.c.state.in_(LIVE))
-        .order_by(bookings.c.created_at, bookings.c.id)
-    )
-    return [dict(cargo) for cargo in (await conn.execute(query)).scalars()]
 
 
 async def record_master_error(conn: AsyncConnection, container_id: uuid.UUID, detail: dict[str, Any]) -> None:

@@ -42,6 +42,7 @@ import structlog
 from app.carrier_requests import payload
 from app.carrier_requests import repository as carrier_requests
 from app.carrier_requests.repository import RequestRow
+from app.consolidation import masters
 from app.db import transaction
 from app.dispatch import repository
 from app.reconcile import carrier_reports
@@ -52,7 +53,6 @@ from carriers.base import (
     BookingRequest,
     CarrierAdapter,
     CarrierError,
-    Party,
     PermanentCarrierError,
     RetryableCarrierError,
 )
@@ -108,11 +108,6 @@ async def run(rt: Runtime) -> DispatchRound:
     return tally
 
 
-def _nvocc(rt: Runtime) -> Party:
-    settings = rt.settings
-    return Party(name=settings.nvocc_name, email=settings.nvocc_email or None)
-
-
 async def queue_master_bookings(rt: Runtime) -> int:
     """Record the booking request of every container whose master booking is to request."""
     # Every replica runs this every second: a read first, so that an idle run writes nothing.
@@ -123,27 +118,7 @@ async def queue_master_bookings(rt: Runtime) -> int:
         taken = await repository.take_masters_to_request(conn, MASTERS_BATCH)
         now = rt.clock.app_now()
         for container in taken:
-            sailing = await carrier_requests.sailing_of(conn, container.sailing_id)
-            cargo = await repository.cargo_aboard(conn, container.id)
-            request = payload.master_request(
-                container.master_reference,
-                sailing.facts,
-                container.size_type,
-                _nvocc(rt),
-                cargo,
-                container.set_point_c,
-                container.non_operating_reefer,
-            )
-            await carrier_requests.record(
-                conn,
-                subject_kind="master",
-                subject_id=container.id,
-                subject_reference=container.master_reference,
-                carrier_id=sailing.carrier_id,
-                operation="request",
-                payload=payload.encode(request),
-                now=now,
-            )
+            await masters.record(conn, rt.settings, container, "request", now)
     return len(taken)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 from sqlalchemy import insert, select, update
@@ -119,3 +120,55 @@ async def test_a_master_booking_is_sent_once_and_its_carrier_status_recorded(run
     assert master.master_carrier_booking_number == f"{SCAC}BN0000001"
     assert master.master_detail["carrier_status"] == "accepted"
     assert lane.probe.calls == [("request", MASTER), ("request", MASTER)]
+
+
+async def test_a_replan_amends_a_sent_master_booking_and_cancels_one_it_empties(runtime: Runtime) -> None:
+    """Two bookings close into one container whose master booking reaches the carrier. One is
+    cancelled and the pool re-planned: the master is amended to carry the other alone. That one
+    is cancelled too: the re-plan empties the container and its master booking is cancelled."""
+    from app.consolidation import service as consolidation
+
+    lane = await simulated_lane(runtime)
+    sailing_id = lane.sailing_ids[0]
+    await inventory.add_pool(
+        lane.rt,
+        sailing_id,
+        PoolCreate(
+            size_type="42G1", rate_per_revenue_tonne=Decimal(80), minimum=Decimal(120), currency="USD"
+        ),
+    )
+    first, second = [await lcl_booking(lane, sailing_id) for _ in range(2)]
+    await consolidation.rerun(lane.rt, sailing_id)
+    async with transaction(lane.rt.engine, read_only=True) as conn:
+        (master,) = (
+            await conn.execute(select(containers).where(containers.c.sailing_id == sailing_id))
+        ).all()
+
+    async def settled(count: int) -> Any:
+        async def done() -> bool:
+            rows = await request_rows(lane.rt, master.master_reference)
+            return [row.state for row in rows] == ["acknowledged"] * count
+
+        return done
+
+    async with replicas(lane, 2) as runtimes:
+        await dispatch_until(lane, runtimes, await settled(1))
+        await bookings.cancel_booking(lane.rt, lane.shipper.actor, first)
+        await consolidation.rerun(lane.rt, sailing_id)
+        await dispatch_until(lane, runtimes, await settled(2))
+        await bookings.cancel_booking(lane.rt, lane.shipper.actor, second)
+        await consolidation.rerun(lane.rt, sailing_id)
+        await dispatch_until(lane, runtimes, await settled(3))
+        # Re-planning again with nothing changed tells the carrier nothing more.
+        await consolidation.rerun(lane.rt, sailing_id)
+        for rt in runtimes:
+            await service.run(rt)
+
+    reference = master.master_reference
+    assert lane.probe.calls == [("request", reference), ("amend", reference), ("cancel", f"{SCAC}0000001")]
+    request, amendment, cancellation = await request_rows(lane.rt, reference)
+    assert [line.volume_cbm for line in msgspec.convert(request.payload, BookingRequest).cargo] == [2, 2]
+    assert [line.volume_cbm for line in msgspec.convert(amendment.payload, BookingRequest).cargo] == [2]
+    assert cancellation.operation == "cancel"
+    emptied = await container(lane, master.id)
+    assert (emptied.volume_dm3, emptied.master_status) == (0, "cancelled")
