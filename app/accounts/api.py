@@ -27,11 +27,9 @@ from app.accounts.schemas import (
 from app.accounts.service import KeyCache
 from app.api.contract import API_KEY, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.api.paging import Cursor, Limit
 from app.domain.errors import Conflict, InvalidRequest, InvalidTransition, NotFound
 from app.runtime import Runtime
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page")]
-Cursor = Annotated[str | None, Parameter(max_length=200, description="next_cursor of the previous page")]
 
 
 class OrganisationAdminController(Controller):

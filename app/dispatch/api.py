@@ -13,14 +13,12 @@ from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
 from app.api.contract import API_KEY, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.api.paging import Cursor, Limit
 from app.dispatch import settle
 from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement, RequestState
 from app.domain.errors import InvalidTransition, NotFound
 from app.events.idempotency import Finish
 from app.runtime import Runtime
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page")]
-Cursor = Annotated[str | None, Parameter(max_length=200, description="next_cursor of the previous page")]
 
 
 class CarrierRequestAdminController(Controller):

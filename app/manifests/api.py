@@ -21,6 +21,7 @@ from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
 from app.api.contract import API_KEY, NOT_ACCEPTABLE, answers, example_body
 from app.api.idempotent import AnyRequest
+from app.api.paging import Cursor, Limit
 from app.domain.errors import DomainError, InvalidRequest, NotFound
 from app.manifests import service
 from app.manifests.render import CSV_MEDIA_TYPE, DCSA_MEDIA_TYPE, EDIFACT_MEDIA_TYPE
@@ -34,8 +35,6 @@ from app.manifests.schemas import (
 from app.runtime import Runtime
 from app.schemas import Moment
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page")]
-Cursor = Annotated[str | None, Parameter(max_length=200, description="next_cursor of the previous page")]
 Version = Annotated[int, Parameter(ge=1, le=1_000_000, description="Version number")]
 MEDIA_TYPES = (DCSA_MEDIA_TYPE, EDIFACT_MEDIA_TYPE, CSV_MEDIA_TYPE)
 

@@ -12,6 +12,7 @@ from app.accounts.actor import Actor, OrgKind, Scope
 from app.accounts.auth import requires
 from app.api.contract import API_KEY, ETAG, LOCATION, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
+from app.api.paging import Cursor, Limit
 from app.domain.errors import (
     HoldExpired,
     HoldNotExtendable,
@@ -50,8 +51,6 @@ IfMatch = Annotated[
         schema_extra={"oneOf": None, "type": "string", "examples": ['"v1"']},
     ),
 ]
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page")]
-Cursor = Annotated[str | None, Parameter(max_length=200, description="next_cursor of the previous page")]
 
 
 CARGO_EXAMPLE = {

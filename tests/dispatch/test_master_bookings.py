@@ -41,16 +41,17 @@ async def lcl_booking(lane: Lane, pool_sailing: uuid.UUID, **cargo: object) -> s
     return (await bookings.confirm_hold(lane.rt, lane.shipper.actor, hold.id, body)).reference
 
 
+async def add_pool(lane: Lane, sailing_id: uuid.UUID) -> None:
+    pool = PoolCreate(
+        size_type="42G1", rate_per_revenue_tonne=Decimal(80), minimum=Decimal(120), currency="USD"
+    )
+    await inventory.add_pool(lane.rt, sailing_id, pool)
+
+
 async def packed_container(lane: Lane) -> uuid.UUID:
     """What closing the pool leaves behind: a container to request, two bookings aboard."""
     sailing_id = lane.sailing_ids[0]
-    await inventory.add_pool(
-        lane.rt,
-        sailing_id,
-        PoolCreate(
-            size_type="42G1", rate_per_revenue_tonne=Decimal(80), minimum=Decimal(120), currency="USD"
-        ),
-    )
+    await add_pool(lane, sailing_id)
     aboard = [
         await lcl_booking(lane, sailing_id),
         await lcl_booking(lane, sailing_id, dangerous_goods=[PAINT], imo_packaging_code="1A1"),
@@ -130,13 +131,7 @@ async def test_a_replan_amends_a_sent_master_booking_and_cancels_one_it_empties(
 
     lane = await simulated_lane(runtime)
     sailing_id = lane.sailing_ids[0]
-    await inventory.add_pool(
-        lane.rt,
-        sailing_id,
-        PoolCreate(
-            size_type="42G1", rate_per_revenue_tonne=Decimal(80), minimum=Decimal(120), currency="USD"
-        ),
-    )
+    await add_pool(lane, sailing_id)
     first, second = [await lcl_booking(lane, sailing_id) for _ in range(2)]
     await consolidation.rerun(lane.rt, sailing_id)
     async with transaction(lane.rt.engine, read_only=True) as conn:

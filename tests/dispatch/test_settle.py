@@ -22,12 +22,24 @@ from tests.factories import Account, make_account
 async def unknown_request(runtime: Runtime) -> tuple[Runtime, Any, Any, Account, str, str]:
     """A DCSA booking whose request's answer was lost: ``unknown``, its amendment waiting."""
     rt, state, probe, shipper, reference = await dcsa_booking(runtime, lose_first_answer=True)
-    for _ in range(2):
-        await service.run(rt)
-        rt.clock.advance(120)
+    await dispatch_rounds(rt)
     request, _ = await request_rows(rt, reference)
     assert request.state == "unknown"
     return rt, state, probe, shipper, reference, str(request.id)
+
+
+async def dispatch_rounds(rt: Runtime) -> None:
+    for _ in range(2):
+        await service.run(rt)
+        rt.clock.advance(120)
+
+
+async def settle(
+    client: httpx.AsyncClient, request_id: str, body: dict[str, Any], by: Account
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/admin/carrier-requests/{request_id}/settle", json=body, headers=by.posting()
+    )
 
 
 def api(rt: Runtime) -> httpx.AsyncClient:
@@ -44,19 +56,10 @@ async def test_received_records_the_carriers_booking_and_the_amendment_follows_t
 
     async with api(rt) as client:
         listed = await client.get("/v1/admin/carrier-requests?state=unknown", headers=operator.headers)
-        settled = await client.post(
-            f"/v1/admin/carrier-requests/{request_id}/settle",
-            json={"outcome": "received", "carrier_reference": carrier_reference, "status": "RECEIVED"},
-            headers=operator.posting(),
-        )
-        again = await client.post(
-            f"/v1/admin/carrier-requests/{request_id}/settle",
-            json={"outcome": "not_received"},
-            headers=operator.posting(),
-        )
-    for _ in range(2):
-        await service.run(rt)
-        rt.clock.advance(120)
+        received = {"outcome": "received", "carrier_reference": carrier_reference, "status": "RECEIVED"}
+        settled = await settle(client, request_id, received, operator)
+        again = await settle(client, request_id, {"outcome": "not_received"}, operator)
+    await dispatch_rounds(rt)
 
     assert [item["id"] for item in listed.json()["items"]] == [request_id]
     assert settled.status_code == 200, settled.text
@@ -84,14 +87,8 @@ async def test_not_received_sends_the_request_again(runtime: Runtime) -> None:
     state.bookings.clear()  # the carrier lost it: it has no booking of ours
 
     async with api(rt) as client:
-        settled = await client.post(
-            f"/v1/admin/carrier-requests/{request_id}/settle",
-            json={"outcome": "not_received"},
-            headers=operator.posting(),
-        )
-    for _ in range(2):
-        await service.run(rt)
-        rt.clock.advance(120)
+        settled = await settle(client, request_id, {"outcome": "not_received"}, operator)
+    await dispatch_rounds(rt)
 
     assert settled.status_code == 200, settled.text
     assert (settled.json()["state"], settled.json()["maybe_sent"]) == ("pending", False)
@@ -107,14 +104,7 @@ async def test_two_operators_settling_at_once_settle_it_once(runtime: Runtime) -
     bodies = [{"outcome": "received", "carrier_reference": carrier_reference}, {"outcome": "not_received"}]
 
     async with api(rt) as client:
-        answers = await asyncio.gather(
-            *(
-                client.post(
-                    f"/v1/admin/carrier-requests/{request_id}/settle", json=body, headers=operator.posting()
-                )
-                for body in bodies
-            )
-        )
+        answers = await asyncio.gather(*(settle(client, request_id, body, operator) for body in bodies))
 
     assert sorted(answer.status_code for answer in answers) == [200, 409]
 
