@@ -9,6 +9,7 @@ subject (``sequence``): the dispatcher sends a subject's requests one at a time,
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -21,10 +22,22 @@ from app.dbtypes import UtcDateTime
 
 SUBJECT_KINDS = ("booking", "master")
 OPERATIONS = ("request", "amend", "cancel")
-# pending: to send (again) from next_attempt_at; sending: a dispatcher holds it until
-# leased_until; acknowledged: the carrier answered; unknown: a booking request's outcome is
-# unknown (a timeout) and the carrier cannot be asked again safely; failed: never will succeed.
-REQUEST_STATES = ("pending", "sending", "acknowledged", "unknown", "failed")
+
+
+class RequestState(enum.StrEnum):
+    """pending: to send (again) at ``next_attempt_at``; sending: a dispatcher holds it until
+    ``leased_until``; acknowledged: the carrier answered; unknown: the answer to a booking
+    request was lost and the carrier cannot be asked again safely (an operator settles it);
+    failed: never will succeed (the carrier refused it, or the attempts ran out)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    ACKNOWLEDGED = "acknowledged"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+
+
+REQUEST_STATES = tuple(state.value for state in RequestState)
 # States that keep the subject's later requests waiting.
 UNFINISHED_STATES = ("pending", "sending", "unknown")
 

@@ -14,8 +14,9 @@ from app.accounts.auth import requires
 from app.api.contract import API_KEY, answers, example_body
 from app.api.idempotent import AnyRequest, IdempotencyKey, run_idempotent
 from app.api.paging import Cursor, Limit
+from app.carrier_requests.models import RequestState
 from app.dispatch import settle
-from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement, RequestState
+from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement
 from app.domain.errors import InvalidTransition, NotFound
 from app.events.idempotency import Finish
 from app.runtime import Runtime

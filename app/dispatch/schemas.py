@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.carrier_requests.models import RequestState
 from app.reservations.schemas import CarrierOperation, CarrierStatus
 
-RequestState = Literal["pending", "sending", "acknowledged", "unknown", "failed"]
 CarrierReference = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
 
 

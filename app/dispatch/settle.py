@@ -14,10 +14,11 @@ import uuid
 from typing import Any
 
 from app.carrier_requests import repository as carrier_requests
+from app.carrier_requests.models import RequestState
 from app.carrier_requests.repository import RequestRow
 from app.db import transaction
 from app.dispatch import repository
-from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement, RequestState
+from app.dispatch.schemas import CarrierRequestPage, CarrierRequestView, RequestSettlement
 from app.dispatch.service import apply_answer
 from app.domain.errors import InvalidRequest, InvalidTransition, NotFound
 from app.events.idempotency import Finish
@@ -31,7 +32,9 @@ async def list_requests(
     rt: Runtime, state: RequestState | None, cursor: str | None, limit: int
 ) -> CarrierRequestPage:
     async with transaction(rt.engine, read_only=True) as conn:
-        rows = await carrier_requests.listed(conn, state, decode_cursor(cursor), limit + 1)
+        rows = await carrier_requests.listed(
+            conn, None if state is None else state.value, decode_cursor(cursor), limit + 1
+        )
     page, next_cursor = page_of(rows, limit, lambda row: (row.created_at, row.id))
     return CarrierRequestPage(items=[request_view(row) for row in page], next_cursor=next_cursor)
 
@@ -93,7 +96,7 @@ def request_view(row: RequestRow) -> CarrierRequestView:
         subject_reference=row.subject_reference,
         operation=row.operation,  # type: ignore[arg-type]
         sequence=row.sequence,
-        state=row.state,  # type: ignore[arg-type]
+        state=RequestState(row.state),
         attempts=row.attempts,
         maybe_sent=row.maybe_sent,
         next_attempt_at=row.next_attempt_at,
