@@ -124,6 +124,7 @@ async def hot_round(target: Target, client_count: int, warmup: float, seconds: f
         warmup=warmup,
         seconds=seconds,
         server_pid=target.server.pid,
+        database_pids=lambda: setup.backend_pids(target.database_url),
     )
     target.hot_runs.append(run)
     await check_after(target, target.hot, free_before, run, "hot")
@@ -185,7 +186,8 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
     )
     print(
         f"{'backend':<14}{'holds/s':>9}{'p50 ms':>9}{'p99 ms':>9}  {'full stack / PG baseline':<30}"
-        f"{'server CPU/hold':>16}{'client CPU':>11}{'oversold':>10}  other answers"
+        f"{'server CPU/hold':>16}{'database':>10}{'machine':>10}{'client CPU':>11}{'oversold':>10}"
+        "  other answers"
     )
     for target in targets:
         run = hot[target.backend]
@@ -195,9 +197,11 @@ def report(targets: list[Target], sellouts: dict[str, Run], args: argparse.Names
             ratio += " (SQLite / PG baseline)" if target.backend == "sqlite" else ""
         oversold = sum(r.checked.get("oversold", 0) for r in target.hot_runs)
         cpu = f"{run.server_cpu_per_hold * 1000:.2f} ms"
+        database = f"{run.database_cpu_per_hold * 1000:.2f} ms" if run.database_cpu else "-"
+        machine = f"{run.machine_cpu_per_hold * 1000:.2f} ms"
         print(
             f"{target.backend:<14}{run.rate:>9.0f}{run.p50 * 1000:>9.1f}{run.p99 * 1000:>9.1f}  {ratio:<30}"
-            f"{cpu:>16}{run.client_cpu_share:>11.0%}{oversold:>10}  {run.others()}"
+            f"{cpu:>16}{database:>10}{machine:>10}{run.client_cpu_share:>11.0%}{oversold:>10}  {run.others()}"
         )
     print(f"\nsell-out: {args.sellout_units} units, {args.sellout_requests} requests, {args.clients} clients")
     for target in targets:

@@ -9,6 +9,7 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,9 @@ class Run:
     latencies: list[float]  # seconds, of the 201s inside the window
     server_cpu: float  # CPU seconds the server process used inside the window
     client_cpu: float  # CPU seconds this process used inside the window
+    # CPU seconds the PostgreSQL backends serving the server used inside the window (the
+    # server's database; 0 for SQLite)
+    database_cpu: float = 0.0
     checked: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -46,6 +50,15 @@ class Run:
     @property
     def server_cpu_per_hold(self) -> float:
         return self.server_cpu / max(self.created, 1)
+
+    @property
+    def database_cpu_per_hold(self) -> float:
+        return self.database_cpu / max(self.created, 1)
+
+    @property
+    def machine_cpu_per_hold(self) -> float:
+        """What one hold cost the whole machine: generator, server and database."""
+        return (self.client_cpu + self.server_cpu + self.database_cpu) / max(self.created, 1)
 
     @property
     def client_cpu_share(self) -> float:
@@ -72,6 +85,7 @@ class Run:
             latencies=[latency for r in runs for latency in r.latencies],
             server_cpu=sum(r.server_cpu for r in runs),
             client_cpu=sum(r.client_cpu for r in runs),
+            database_cpu=sum(r.database_cpu for r in runs),
         )
 
 
@@ -82,10 +96,16 @@ def _quantile(values: list[float], percent: int) -> float:
 
 
 def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
+    """User + system CPU seconds of a process so far (Linux ``/proc``); 0 for one that ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+DatabasePids = Callable[[], Awaitable[list[int]]]
 
 
 async def drive(
@@ -95,6 +115,7 @@ async def drive(
     *,
     clients: int,
     server_pid: int,
+    database_pids: DatabasePids | None = None,
     warmup: float = 0.0,
     seconds: float | None = None,
     requests: int | None = None,
@@ -114,7 +135,7 @@ async def drive(
         httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0, verify=tls) for _ in range(clients)
     ]
     started = time.perf_counter()
-    window = Window(started + warmup, started + warmup + (seconds or 0.0), server_pid)
+    window = Window(started + warmup, started + warmup + (seconds or 0.0), server_pid, database_pids)
 
     async def one_client(client: httpx.AsyncClient) -> None:
         async with client:
@@ -122,6 +143,7 @@ async def drive(
                 records.append(await _post(client, headers, body))
 
     if seconds is None:
+        await window.find_database()
         window.open()
         await asyncio.gather(*(one_client(client) for client in connections))
         window.end = time.perf_counter()
@@ -137,6 +159,7 @@ async def drive(
         latencies=latencies,
         server_cpu=window.server_cpu,
         client_cpu=window.client_cpu,
+        database_cpu=window.database_cpu,
     )
 
 
@@ -172,23 +195,35 @@ class Tickets:
 
 
 class Window:
-    """The measured interval, and the CPU the server and this process spent in it."""
+    """The measured interval, and the CPU the server, its database backends and this process
+    spent in it."""
 
-    def __init__(self, start: float, end: float, server_pid: int) -> None:
+    def __init__(self, start: float, end: float, server_pid: int, database_pids: DatabasePids | None) -> None:
         self.start, self.end, self.server_pid = start, end, server_pid
-        self.server_cpu = self.client_cpu = 0.0
+        self.server_cpu = self.client_cpu = self.database_cpu = 0.0
+        self._database_pids = database_pids
+        self._backends: list[int] = []
+
+    async def find_database(self) -> None:
+        """The backends of the server's connections, read once they are open (after warm-up:
+        the server's pool keeps them for the run)."""
+        if self._database_pids is not None:
+            self._backends = await self._database_pids()
 
     def open(self) -> None:
         self.start = time.perf_counter()
         self.server_cpu, self.client_cpu = -process_cpu(self.server_pid), -time.process_time()
+        self.database_cpu = -sum(process_cpu(pid) for pid in self._backends)
 
     def close(self) -> None:
         self.server_cpu += process_cpu(self.server_pid)
         self.client_cpu += time.process_time()
+        self.database_cpu += sum(process_cpu(pid) for pid in self._backends)
 
     async def sample(self) -> None:
         # Pacing the samples to the window's edges; the clients run meanwhile.
         await asyncio.sleep(max(0.0, self.start - time.perf_counter()))
+        await self.find_database()
         self.open()
         await asyncio.sleep(max(0.0, self.end - time.perf_counter()))
         self.close()

@@ -93,6 +93,21 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+async def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backend processes connected to ``url``'s database (none for SQLite)."""
+    if not url.startswith("postgresql"):
+        return []
+    dsn = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", make_url(url).database
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
+
+
 def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
