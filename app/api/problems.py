@@ -77,6 +77,17 @@ def domain_problem(request: Request[Any, Any, Any], error: DomainError) -> tuple
     return error.status, body
 
 
+def _sent_as(request: Request[Any, Any, Any], key: Any, source: Any) -> Any:
+    """A query parameter by the name the client sent, not the handler argument's (``state``,
+    not ``hold_state``)."""
+    if source != "query" or not isinstance(key, str):
+        return key
+    handler = request.scope.get("route_handler")
+    parameter = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    alias = getattr(getattr(parameter, "kwarg_definition", None), "query", None)
+    return alias or key
+
+
 def on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[bytes]:
     status, body = domain_problem(request, error)
     return problem_response(request, status, body)
@@ -84,7 +95,11 @@ def on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Resp
 
 def on_validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[bytes]:
     errors = [
-        {"field": item.get("key"), "source": item.get("source"), "message": item.get("message")}
+        {
+            "field": _sent_as(request, item.get("key"), item.get("source")),
+            "source": item.get("source"),
+            "message": item.get("message"),
+        }
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict)
     ]

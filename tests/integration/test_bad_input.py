@@ -204,6 +204,22 @@ async def test_unknown_filter_values_are_refused_rather_than_answered_with_an_em
         assert response.json()["type"] == "/problems/validation-error"
 
 
+async def test_a_bad_query_value_is_named_as_the_client_sent_it(client: Client, world: World) -> None:
+    """The state filters are handler arguments named otherwise (``hold_state``...): the problem
+    names the query parameter the client wrote."""
+    for path, account in [
+        ("/v1/holds", world.shipper),
+        ("/v1/bookings", world.shipper),
+        ("/v1/admin/carrier-requests", world.operator),
+    ]:
+        response = await client.get(path, params={"state": "bogus"}, headers=account.headers)
+
+        problem = response.json()
+        assert response.status_code == 422, (path, response.text)
+        assert [(e["field"], e["source"]) for e in problem["errors"]] == [("state", "query")], path
+        assert problem["detail"].startswith("state: "), path
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
