@@ -15,7 +15,6 @@ import asyncio
 import sys
 import time
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -67,7 +66,7 @@ async def measure(args: argparse.Namespace) -> None:
                 _, rate, currency, now = claimed
                 await baseline.execute(
                     INSERT_HOLD, uuid.uuid4(), seeded.shipper_id, seeded.hot.sailing_id, claimed[0],
-                    setup.SIZE_TYPE, 1, rate, Decimal(rate), currency, now, now + HOLD_TTL,
+                    setup.SIZE_TYPE, 1, rate, rate, currency, now, now + HOLD_TTL,
                 )  # fmt: skip
 
         paths = [("app: read of the sailing + placement", app_hold, app_backend)]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
 from app.carrier_requests import repository as carrier_requests
 from app.carrier_requests.models import RequestState
 from app.carrier_requests.repository import RequestRow
@@ -90,18 +92,4 @@ async def settle(
 
 
 def request_view(row: RequestRow) -> CarrierRequestView:
-    return CarrierRequestView(
-        id=row.id,
-        subject_kind=row.subject_kind,  # type: ignore[arg-type]
-        subject_reference=row.subject_reference,
-        operation=row.operation,  # type: ignore[arg-type]
-        sequence=row.sequence,
-        state=RequestState(row.state),
-        attempts=row.attempts,
-        maybe_sent=row.maybe_sent,
-        next_attempt_at=row.next_attempt_at,
-        carrier_reference=row.carrier_reference,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return msgspec.convert(row, CarrierRequestView, from_attributes=True)

@@ -5,12 +5,15 @@ the lease's condition away and the carrier receives the manifest twice."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from sqlalchemy import true
 
 from app.manifests import repository
+from app.manifests.schemas import ManifestRound
 from app.manifests.service import run_manifests
 from app.runtime import Runtime
 from carriers.base import Manifest, ManifestReceipt
@@ -39,6 +42,21 @@ class HeldCarrier(SimulatedCarrier):
         return ManifestReceipt(carrier_reference=f"R{self.calls}", accepted=True)
 
 
+@asynccontextmanager
+async def first_inside_the_call(
+    runtime: Runtime, database_url: str, carrier: HeldCarrier
+) -> AsyncIterator[tuple[asyncio.Task[ManifestRound], Callable[[], Awaitable[ManifestRound]]]]:
+    """A first replica's manifest run, held inside its carrier call, and a second replica
+    (its own engine) to run meanwhile."""
+    async with runtime_on(database_url) as other:
+        first, second = fast_registry(), fast_registry()
+        first.install("SLOW", "simulated", {}, carrier)
+        second.install("SLOW", "simulated", {}, carrier)
+        sending = asyncio.create_task(run_manifests(runtime, first))
+        await asyncio.wait_for(carrier.entered.wait(), 10)
+        yield sending, lambda: run_manifests(other, second)
+
+
 async def test_two_replicas_at_once_store_one_version_and_send_it_once(
     runtime: Runtime, database_url: str, client: httpx.AsyncClient
 ) -> None:
@@ -62,13 +80,8 @@ async def second_replica_while_first_sends(
     """Carrier calls when a second replica runs while the first is inside the carrier call."""
     world = await closed_sailing(runtime, client, scac="SLOW")
     carrier = HeldCarrier()
-    async with runtime_on(database_url) as other:
-        first, second = fast_registry(), fast_registry()
-        first.install("SLOW", "simulated", {}, carrier)
-        second.install("SLOW", "simulated", {}, carrier)
-        sending = asyncio.create_task(run_manifests(runtime, first))
-        await asyncio.wait_for(carrier.entered.wait(), 10)
-        await run_manifests(other, second)
+    async with first_inside_the_call(runtime, database_url, carrier) as (sending, second):
+        await second()
         carrier.release.set()
         await sending
     (version,) = await manifest_versions(runtime, world.sailing_id)
@@ -95,17 +108,12 @@ async def test_a_change_while_a_version_is_being_sent_is_sent_after_it(
 ) -> None:
     world = await closed_sailing(runtime, client, scac="SLOW")
     carrier = HeldCarrier()
-    async with runtime_on(database_url) as other:
-        first, second = fast_registry(), fast_registry()
-        first.install("SLOW", "simulated", {}, carrier)
-        second.install("SLOW", "simulated", {}, carrier)
-        sending = asyncio.create_task(run_manifests(runtime, first))
-        await asyncio.wait_for(carrier.entered.wait(), 10)
+    async with first_inside_the_call(runtime, database_url, carrier) as (sending, second):
         await cancel_directly(runtime, world.references[0])
-        meanwhile = await run_manifests(other, second)
+        meanwhile = await second()
         carrier.release.set()
         sent_first = await sending
-        after = await run_manifests(other, second)
+        after = await second()
 
     assert (meanwhile.versions_stored, meanwhile.submitted) == (1, 0)  # stored, not sent past v1
     assert sent_first.submitted + after.submitted == 2
