@@ -13,6 +13,7 @@ Every run of every job (the 1 s sweeper too) adds to its ``job_stats`` row with 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import uuid
@@ -136,17 +137,18 @@ async def finish(
     duration_ms = round(seconds * 1000)
     clock, dialect, replica = rt.clock, rt.dialect, replica_id()
     now = clock.now_sql(dialect)
+    count_run = functools.partial(
+        repository.count_run,
+        job=job,
+        replica=replica,
+        duration_ms=duration_ms,
+        error=error,
+        now=now,
+        started=clock.now_sql(dialect, -seconds),
+    )
     if lead is None:
         async with autocommit(rt.engine) as conn:
-            await repository.count_run(
-                conn,
-                job,
-                replica=replica,
-                duration_ms=duration_ms,
-                error=error,
-                now=now,
-                started=clock.now_sql(dialect, -seconds),
-            )
+            await count_run(conn)
         return
     outcome = "cancelled" if cancelled else ("failed" if error is not None else "succeeded")
     async with transaction(rt.engine) as conn:
@@ -155,15 +157,7 @@ async def finish(
         )
         await repository.end_lease(conn, job, lead.run_id)
         if not cancelled:
-            await repository.count_run(
-                conn,
-                job,
-                replica=replica,
-                duration_ms=duration_ms,
-                error=error,
-                now=now,
-                started=clock.now_sql(dialect, -seconds),
-            )
+            await count_run(conn)
         await repository.prune_runs(conn, job, clock.now_sql(dialect, -JOB_RUN_RETENTION_DAYS * 86400.0))
 
 
