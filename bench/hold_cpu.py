@@ -145,6 +145,7 @@ async def _placing(part: str, asgi: Asgi, app: Any, key: str, body: bytes) -> An
         return request
     rt = app.state.runtime
     actor = await authenticate(rt, key, app.state.key_cache)
+    assert actor is not None, "the shipper's key was just issued"
     data = msgspec.json.decode(body, type=HoldCreate)
 
     async def service() -> None:
