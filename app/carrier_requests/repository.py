@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.carrier_requests.models import UNFINISHED_STATES, CarrierRequest
+from app.carrier_requests.models import UNFINISHED_STATES, CarrierRequest, RequestState
 from app.carrier_requests.payload import SailingFacts
 from app.db import table_of
 from app.inventory.repository import carriers, sailings
@@ -114,7 +114,7 @@ async def record(
             operation=operation,
             sequence=following,
             payload=payload,
-            state="pending",
+            state=RequestState.PENDING,
             attempts=0,
             maybe_sent=False,
             next_attempt_at=now,
@@ -134,8 +134,8 @@ def _due(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     )
     return and_(
         or_(
-            and_(requests.c.state == "pending", requests.c.next_attempt_at <= now),
-            and_(requests.c.state == "sending", requests.c.leased_until <= now),
+            and_(requests.c.state == RequestState.PENDING, requests.c.next_attempt_at <= now),
+            and_(requests.c.state == RequestState.SENDING, requests.c.leased_until <= now),
         ),
         ~waiting,
     )
@@ -163,11 +163,11 @@ async def claim_due(
         update(requests)
         .where(requests.c.id.in_(ids), _due(now))
         .values(
-            state="sending",
+            state=RequestState.SENDING,
             lease_token=token,
             leased_until=until + timedelta(seconds=lease_seconds),
             attempts=requests.c.attempts + 1,
-            maybe_sent=or_(requests.c.maybe_sent, requests.c.state == "sending"),
+            maybe_sent=or_(requests.c.maybe_sent, requests.c.state == RequestState.SENDING),
             updated_at=until,
         )
         .returning(*requests.c)
@@ -181,7 +181,11 @@ async def finish(
     """Write an attempt's outcome if this dispatcher still holds the request; None if not."""
     statement = (
         update(requests)
-        .where(requests.c.id == request_id, requests.c.lease_token == token, requests.c.state == "sending")
+        .where(
+            requests.c.id == request_id,
+            requests.c.lease_token == token,
+            requests.c.state == RequestState.SENDING,
+        )
         .values(lease_token=None, leased_until=None, **values)
         .returning(*requests.c)
     )
@@ -196,7 +200,7 @@ async def carrier_reference_of(conn: AsyncConnection, subject_id: uuid.UUID) -> 
         .where(
             requests.c.subject_id == subject_id,
             requests.c.operation == "request",
-            requests.c.state == "acknowledged",
+            requests.c.state == RequestState.ACKNOWLEDGED,
         )
         .order_by(requests.c.sequence.desc())
         .limit(1)
@@ -209,8 +213,8 @@ async def give_up_unsent(conn: AsyncConnection, subject_id: uuid.UUID, why: str,
     """Stop the subject's requests still waiting to be sent (the carrier ended its booking)."""
     await conn.execute(
         update(requests)
-        .where(requests.c.subject_id == subject_id, requests.c.state == "pending")
-        .values(state="failed", last_error=why[:500], updated_at=now)
+        .where(requests.c.subject_id == subject_id, requests.c.state == RequestState.PENDING)
+        .values(state=RequestState.FAILED, last_error=why[:500], updated_at=now)
     )
 
 
@@ -242,7 +246,7 @@ async def settle_unknown(
     request is not (or no longer) ``unknown``: settled once, by one caller."""
     statement = (
         update(requests)
-        .where(requests.c.id == request_id, requests.c.state == "unknown")
+        .where(requests.c.id == request_id, requests.c.state == RequestState.UNKNOWN)
         .values(**values)
         .returning(*requests.c)
     )

@@ -41,6 +41,7 @@ import structlog
 
 from app.carrier_requests import payload
 from app.carrier_requests import repository as carrier_requests
+from app.carrier_requests.models import RequestState
 from app.carrier_requests.repository import RequestRow
 from app.consolidation import masters
 from app.db import transaction
@@ -217,7 +218,7 @@ async def _record(
                 row.id,
                 token,
                 {
-                    "state": "acknowledged",
+                    "state": RequestState.ACKNOWLEDGED,
                     "carrier_reference": outcome.ack.carrier_reference,
                     "carrier_status": outcome.ack.status.value,
                     "last_error": None,
@@ -231,18 +232,20 @@ async def _record(
         values: dict[str, Any] = {"last_error": (outcome.error or "")[:500] or None, "updated_at": now}
         maybe_sent = row.maybe_sent or outcome.maybe_sent
         if outcome.unknown or (row.operation == "request" and outcome.maybe_sent and not outcome.dedupes):
-            values.update(state="unknown", maybe_sent=True)
+            values.update(state=RequestState.UNKNOWN, maybe_sent=True)
             if not outcome.unknown:
                 values["last_error"] = f"{_UNKNOWN} (last: {outcome.error})"[:500]
             tally.unknown += 1
         elif outcome.retryable and row.attempts < rt.settings.dispatch_max_attempts:
             wait = max(retry_wait(row.attempts), outcome.retry_after or 0.0)
             values.update(
-                state="pending", maybe_sent=maybe_sent, next_attempt_at=now + timedelta(seconds=wait)
+                state=RequestState.PENDING,
+                maybe_sent=maybe_sent,
+                next_attempt_at=now + timedelta(seconds=wait),
             )
             tally.retrying += 1
         else:
-            values.update(state="failed", maybe_sent=maybe_sent)
+            values.update(state=RequestState.FAILED, maybe_sent=maybe_sent)
             tally.failed += 1
         done = await carrier_requests.finish(conn, row.id, token, values)
         if done is not None and row.subject_kind == "master":

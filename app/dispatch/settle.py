@@ -68,10 +68,12 @@ async def settle(
                 status=BOOKING_STATUS[settlement.status],
             )
             values.update(
-                state="acknowledged", carrier_reference=ack.carrier_reference, carrier_status=ack.status.value
+                state=RequestState.ACKNOWLEDGED,
+                carrier_reference=ack.carrier_reference,
+                carrier_status=ack.status.value,
             )
         else:
-            values.update(state="pending", maybe_sent=False, next_attempt_at=now)
+            values.update(state=RequestState.PENDING, maybe_sent=False, next_attempt_at=now)
         row = await carrier_requests.settle_unknown(conn, request_id, values)
         if row is None:
             current = await carrier_requests.get(conn, request_id)
@@ -83,7 +85,7 @@ async def settle(
         elif row.subject_kind == "master":
             # The container shows the request's state: no longer the unknown outcome.
             await repository.record_master_error(
-                conn, row.subject_id, {"request_state": "pending", "last_error": None}
+                conn, row.subject_id, {"request_state": RequestState.PENDING, "last_error": None}
             )
         view = request_view(row)
         if finish is not None:
